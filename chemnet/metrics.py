@@ -196,7 +196,8 @@ def rate_by_group(groups: Sequence[Hashable], correct: Sequence[bool]) -> pd.Dat
     if frame.empty:
         return pd.DataFrame(columns=["group", "n", "accuracy"])
     table = frame.groupby("group", sort=False)["correct"].agg(n="size", accuracy="mean")
-    return table.reset_index().sort_values(["n", "group"], ascending=[False, True], ignore_index=True)
+    table = table.reset_index()
+    return table.sort_values(["n", "group"], ascending=[False, True], ignore_index=True)
 
 
 def rate_by_length(
@@ -204,8 +205,8 @@ def rate_by_length(
 ) -> pd.DataFrame:
     """Count and fraction correct per target-length bin, labelled like "10-19"."""
     labels = [f"{lo}-{hi - 1}" for lo, hi in zip(bins[:-1], bins[1:])]
-    binned = pd.cut(pd.Series(list(lengths), dtype=float), bins=list(bins), right=False,
-                    labels=labels)
+    values = pd.Series(list(lengths), dtype=float)
+    binned = pd.cut(values, bins=list(bins), right=False, labels=labels)
     frame = pd.DataFrame({"length": binned, "correct": [bool(c) for c in correct]})
     table = frame.groupby("length", observed=True)["correct"].agg(n="size", accuracy="mean")
     return table.reset_index().astype({"length": str})
