@@ -1,0 +1,600 @@
+"""Run registry: launch the trainer detached, read run folders, stop, resume and delete runs.
+
+A run folder on disk is the only truth about a run (DESIGN.md): the trainer writes config.json,
+status.json, history.csv, steps.csv and train.log there, and this module adds launch.json (the
+pid and command line it started). Nothing here keeps a process handle between calls, so a page
+reload or an app restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from chemnet import paths
+
+logger = logging.getLogger(__name__)
+
+TRAINER_MODULE = "chemnet.train"
+ACTIVE_STATES = ("queued", "running")
+FINAL_STATES = ("finished", "failed", "stopped")
+DEVICES = ("auto", "cpu", "cuda")
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+LOG_TAIL_LINES = 30
+
+# Reference hyperparameters of each task (the original project's settings); the form starts here.
+REFERENCE_DEFAULTS = {
+    "name": {"lr": 0.002, "batch_size": 256, "epochs": 50, "scheduler": "StepLR(10, 0.5)"},
+    "image": {"lr": 0.001, "batch_size": 8, "epochs": 20, "scheduler": "ReduceLROnPlateau"},
+}
+
+
+class RunError(ValueError):
+    """A run cannot be launched, stopped, resumed or deleted; the message says why."""
+
+
+@dataclass
+class RunParams:
+    """What a user may choose for a new run; everything else is the trainer's default."""
+
+    task: str = "name"
+    variant: str | None = None
+    epochs: int = 50
+    batch_size: int = 256
+    lr: float = 0.002
+    device: str = "auto"
+    limit: int | None = None
+    max_minutes: float | None = None
+    seed: int | None = None
+
+
+@dataclass
+class RunInfo:
+    """One run as read from its folder, with the state corrected for a dead process."""
+
+    run_id: str
+    path: Path
+    state: str
+    pid: int | None = None
+    epoch: int | None = None
+    step: int | None = None
+    total_steps: int | None = None
+    updated: float | None = None
+    message: str = ""
+    config: dict = field(default_factory=dict)
+    alive: bool = False
+
+    @property
+    def active(self) -> bool:
+        """True while the run is queued or running."""
+        return self.state in ACTIVE_STATES
+
+    def to_dict(self) -> dict:
+        """Plain-type view for tables and JSON."""
+        out = asdict(self)
+        out["path"] = str(self.path)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Names and folders
+
+
+def runs_root(runs_dir: str | Path | None = None) -> Path:
+    """The runs folder, read from chemnet.paths at call time so tests can move it."""
+    return Path(runs_dir) if runs_dir is not None else paths.RUNS_DIR
+
+
+def check_run_id(run_id: str) -> str:
+    """Return run_id if it is a safe folder name, else raise RunError.
+
+    Safe means letters, digits, '_', '-', '.', not starting with a dot or dash, no path parts,
+    at most 64 characters, so a run id can never point outside the runs folder.
+    """
+    if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id) or ".." in run_id:
+        raise RunError(
+            f"invalid run id {run_id!r}: use 1-64 letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit"
+        )
+    return run_id
+
+
+def new_run_id(task: str) -> str:
+    """A fresh, sortable run id such as 'name-20261203-162500-ab12'."""
+    return f"{task}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+
+
+def run_dir(run_id: str, runs_dir: str | Path | None = None) -> Path:
+    """The folder of a run, after checking the id."""
+    return runs_root(runs_dir) / check_run_id(run_id)
+
+
+def _read_json(path: Path) -> dict:
+    # The trainer replaces these files atomically, but a half-copied or hand-edited file must
+    # not break the page, so any unreadable file reads as empty.
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+
+
+def _reap(pid: int) -> None:
+    # A trainer launched by this process stays a zombie until waited for, and a zombie still
+    # answers kill(pid, 0); reaping it makes a finished child look finished.
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except (ChildProcessError, OSError):
+        pass
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace")
+
+
+def is_trainer_alive(pid: int | None) -> bool:
+    """True when pid is a live (not zombie) process running the trainer.
+
+    Checking the command line guards against a recycled pid that now belongs to another program.
+    """
+    if not pid or pid <= 0:
+        return False
+    _reap(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): trust kill(pid, 0)
+    cmd = _cmdline(pid)
+    return TRAINER_MODULE in cmd or "torchrun" in cmd
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading runs
+
+
+def log_tail(run_id: str, lines: int = LOG_TAIL_LINES, runs_dir: str | Path | None = None) -> str:
+    """The last lines of a run's train.log ('' when there is none)."""
+    path = run_dir(run_id, runs_dir) / "train.log"
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 64_000))
+            text = fh.read().decode(errors="replace")
+    except OSError:
+        return ""
+    # tqdm redraws its bar with carriage returns; keep only the last state of each line.
+    rows = [row.rsplit("\r", 1)[-1] for row in text.split("\n")]
+    return "\n".join([row for row in rows if row.strip()][-lines:])
+
+
+def _relaunched(status: dict, launch: dict) -> bool:
+    started = _timestamp(launch.get("started"))
+    updated = _timestamp(status.get("updated"))
+    return bool(
+        status.get("state") in FINAL_STATES
+        and started
+        and updated
+        and started > updated
+        and is_trainer_alive(launch.get("pid"))
+    )
+
+
+def _pid_of(status: dict, launch: dict) -> int | None:
+    for source in (status, launch):
+        pid = source.get("pid")
+        if isinstance(pid, int) and pid > 0:
+            return pid
+    return None
+
+
+def _timestamp(value) -> float | None:
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return pd.Timestamp(value).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def read_run(run_id: str, runs_dir: str | Path | None = None) -> RunInfo:
+    """Read one run folder; a run marked active whose process is gone reads as failed."""
+    folder = run_dir(run_id, runs_dir)
+    if not folder.is_dir():
+        raise RunError(f"no run named {run_id!r} in {runs_root(runs_dir)}")
+    status = _read_json(folder / "status.json")
+    launch = _read_json(folder / "launch.json")
+    pid = _pid_of(status, launch)
+    state = status.get("state") or ("queued" if launch else "unknown")
+    if _relaunched(status, launch):
+        # Resumed: until the trainer writes its first status, the old final state is stale.
+        pid, state = launch["pid"], "queued"
+    info = RunInfo(
+        run_id=run_id,
+        path=folder,
+        state=state,
+        pid=pid,
+        epoch=status.get("epoch"),
+        step=status.get("step"),
+        total_steps=status.get("total_steps"),
+        updated=_timestamp(status.get("updated")) or _timestamp(launch.get("started")),
+        message=str(status.get("message") or ""),
+        config=_read_json(folder / "config.json") or launch.get("config", {}),
+    )
+    info.alive = is_trainer_alive(pid)
+    if info.active and not info.alive:
+        _mark_dead(info, runs_dir)
+    return info
+
+
+def _mark_dead(info: RunInfo, runs_dir: str | Path | None) -> None:
+    # Only the reading changes; the folder is left as the trainer wrote it so a resume can still
+    # start from last.pth, and a trainer that is merely slow to start is not overwritten.
+    tail = log_tail(info.run_id, 8, runs_dir)
+    info.state = "failed"
+    info.message = f"process {info.pid} is gone without a final status" + (
+        f"; end of train.log:\n{tail}" if tail else "; train.log is empty"
+    )
+
+
+def list_runs(runs_dir: str | Path | None = None) -> list[RunInfo]:
+    """All runs under the runs folder, newest first."""
+    root = runs_root(runs_dir)
+    if not root.is_dir():
+        return []
+    infos = []
+    for folder in root.iterdir():
+        if folder.is_dir() and RUN_ID_RE.match(folder.name):
+            infos.append(read_run(folder.name, runs_dir))
+    return sorted(infos, key=lambda i: (i.updated or 0.0, i.run_id), reverse=True)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    # The trainer appends while we read, so the last line may be partial: drop rows that do not
+    # parse instead of failing.
+    try:
+        frame = pd.read_csv(path, on_bad_lines="skip")
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return pd.DataFrame()
+    return frame.apply(pd.to_numeric, errors="coerce").dropna(how="all")
+
+
+def read_history(run_id: str, runs_dir: str | Path | None = None) -> pd.DataFrame:
+    """history.csv of a run, one row per epoch (empty frame before the first epoch ends)."""
+    return _read_csv(run_dir(run_id, runs_dir) / "history.csv")
+
+
+def read_steps(run_id: str, runs_dir: str | Path | None = None) -> pd.DataFrame:
+    """steps.csv of a run: step-level training loss and throughput."""
+    return _read_csv(run_dir(run_id, runs_dir) / "steps.csv")
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress
+
+
+@dataclass
+class Progress:
+    """How far a run is: fraction done, epoch, throughput and an estimate of the time left."""
+
+    fraction: float
+    epoch: int
+    epochs: int | None
+    step: int | None
+    total_steps: int | None
+    samples_per_s: float | None
+    eta_s: float | None
+    elapsed_s: float | None
+
+
+def _recent_rate(steps: pd.DataFrame) -> float | None:
+    # Steps per second over the last rows only, so a resume (elapsed restarting) or a slow first
+    # epoch does not distort the estimate.
+    if not {"step", "elapsed_s"} <= set(steps.columns) or len(steps) < 2:
+        return None
+    tail = steps[["step", "elapsed_s"]].dropna().tail(20)
+    d_step = tail["step"].diff().iloc[1:]
+    d_time = tail["elapsed_s"].diff().iloc[1:]
+    ok = (d_step > 0) & (d_time > 0)
+    if not ok.any():
+        return None
+    return float(d_step[ok].sum() / d_time[ok].sum())
+
+
+def progress(info: RunInfo, runs_dir: str | Path | None = None) -> Progress:
+    """Progress of a run from its status, config and steps.csv."""
+    steps = read_steps(info.run_id, runs_dir)
+    epochs = info.config.get("epochs")
+    epoch = int(info.epoch or 0)
+    if info.total_steps and info.step is not None:
+        fraction = info.step / info.total_steps
+    elif epochs:
+        fraction = epoch / epochs
+    else:
+        fraction = 0.0
+    if info.state == "finished":
+        fraction = 1.0
+    last = steps.iloc[-1] if len(steps) else pd.Series(dtype=float)
+    rate = _recent_rate(steps)
+    eta = None
+    if info.active and rate and info.total_steps and info.step is not None:
+        eta = max(0.0, (info.total_steps - info.step) / rate)
+    return Progress(
+        fraction=min(1.0, max(0.0, float(fraction))),
+        epoch=epoch,
+        epochs=int(epochs) if epochs else None,
+        step=info.step,
+        total_steps=info.total_steps,
+        samples_per_s=_float(last.get("samples_per_s")),
+        eta_s=eta,
+        elapsed_s=_float(last.get("elapsed_s")),
+    )
+
+
+def _float(value) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if out != out else out  # NaN reads as missing
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks, devices and parameter checks
+
+
+def trainer_tasks() -> dict[str, list[str]]:
+    """Tasks the trainer registers, each with its model variants (first = default).
+
+    Read from chemnet.train's registry, so the image task shows up once it is registered.
+    """
+    try:
+        from chemnet import train
+    except ImportError as exc:  # the trainer is missing or broken: nothing can be launched
+        logger.warning("trainer not importable: %s", exc)
+        return {}
+    return train.task_variants()
+
+
+def available_devices() -> dict[str, str]:
+    """Devices a run may ask for, each with a description of what this machine has."""
+    import torch  # imported here so listing runs does not pay for torch
+
+    out = {"auto": "CUDA when available, else CPU", "cpu": f"CPU ({os.cpu_count()} cores)"}
+    if torch.cuda.is_available():
+        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        out["cuda"] = ", ".join(names)
+    return out
+
+
+def _check_range(name: str, value, low, high, kind=int):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RunError(f"{name} must be a number, got {value!r}")
+    if kind is int and int(value) != value:
+        raise RunError(f"{name} must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise RunError(f"{name} must be between {low} and {high}, got {value!r}")
+    return kind(value)
+
+
+def validate_params(params: RunParams, tasks: dict[str, list[str]] | None = None) -> RunParams:
+    """Check every parameter before anything is launched; raise RunError with the reason."""
+    tasks = trainer_tasks() if tasks is None else tasks
+    if params.task not in tasks:
+        raise RunError(f"unknown task {params.task!r}; the trainer offers {sorted(tasks)}")
+    variants = tasks[params.task]
+    if params.variant is not None and variants and params.variant not in variants:
+        raise RunError(f"unknown variant {params.variant!r} for task {params.task!r}: {variants}")
+    if params.device not in DEVICES:
+        raise RunError(f"device must be one of {DEVICES}, got {params.device!r}")
+    if params.device == "cuda" and "cuda" not in available_devices():
+        raise RunError("device 'cuda' asked for, but torch sees no CUDA device on this machine")
+    return RunParams(
+        task=params.task,
+        variant=params.variant,
+        epochs=_check_range("epochs", params.epochs, 1, 1000),
+        batch_size=_check_range("batch size", params.batch_size, 1, 8192),
+        lr=_check_range("learning rate", params.lr, 1e-7, 1.0, float),
+        device=params.device,
+        limit=None if params.limit is None else _check_range("limit", params.limit, 2, 10**7),
+        max_minutes=None
+        if params.max_minutes is None
+        else _check_range("max minutes", params.max_minutes, 0.01, 10**5, float),
+        seed=None if params.seed is None else _check_range("seed", params.seed, 0, 2**31 - 1),
+    )
+
+
+def trainer_argv(params: RunParams, run_id: str, runs_dir: Path) -> list[str]:
+    """The trainer command line for validated params; no other program can be launched."""
+    argv = [sys.executable, "-m", TRAINER_MODULE, "--task", params.task]
+    argv += ["--epochs", str(params.epochs), "--batch-size", str(params.batch_size)]
+    argv += ["--lr", repr(params.lr), "--device", params.device]
+    argv += ["--run-id", check_run_id(run_id), "--runs-dir", str(runs_dir)]
+    optional = {
+        "--variant": params.variant,
+        "--limit": params.limit,
+        "--max-minutes": params.max_minutes,
+        "--seed": params.seed,
+    }
+    for flag, value in optional.items():
+        if value is not None:
+            argv += [flag, str(value)]
+    return argv
+
+
+# ---------------------------------------------------------------------------------------------
+# Launch, stop, resume, delete
+
+
+def max_concurrent_runs() -> int:
+    """How many runs may train at once (CHEMNET_MAX_RUNS, default 2: CPUs are few)."""
+    try:
+        return max(1, int(os.environ.get("CHEMNET_MAX_RUNS", "2")))
+    except ValueError:
+        return 2
+
+
+def active_runs(runs_dir: str | Path | None = None) -> list[RunInfo]:
+    """Runs that are queued or running with a live process."""
+    return [info for info in list_runs(runs_dir) if info.active]
+
+
+def _check_capacity(runs_dir, max_concurrent: int | None) -> None:
+    limit = max_concurrent or max_concurrent_runs()
+    busy = active_runs(runs_dir)
+    if len(busy) >= limit:
+        names = ", ".join(info.run_id for info in busy)
+        raise RunError(f"{len(busy)} run(s) already training ({names}); the limit is {limit}")
+
+
+def _spawn(argv: list[str], folder: Path, params: dict) -> int:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # The child must see the same data and models as this process, even if they were moved here.
+    env["CHEMNET_DATA_DIR"] = str(paths.DATA_DIR)
+    env["CHEMNET_MODELS_DIR"] = str(paths.MODELS_DIR)
+    with (folder / "train.log").open("ab") as log:
+        # A new session detaches the trainer from the app: it outlives a page reload, an app
+        # restart and Ctrl-C in the app's terminal.
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=paths.ROOT,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+    launch = {"pid": proc.pid, "argv": argv, "started": time.time(), "params": params}
+    _write_json(folder / "launch.json", launch)
+    logger.info("launched %s (pid %d)", folder.name, proc.pid)
+    return proc.pid
+
+
+def launch(
+    params: RunParams,
+    run_id: str | None = None,
+    runs_dir: str | Path | None = None,
+    max_concurrent: int | None = None,
+) -> RunInfo:
+    """Validate params and start a new training run in the background.
+
+    Args:
+        params: task, variant and hyperparameters.
+        run_id: folder name; a fresh one when None.
+        runs_dir: the runs folder (default chemnet.paths.RUNS_DIR).
+        max_concurrent: limit on active runs (default CHEMNET_MAX_RUNS or 2).
+
+    Returns:
+        The new run as read back from its folder.
+
+    Raises:
+        RunError: bad parameters or id, an existing run with that id, or too many active runs.
+    """
+    params = validate_params(params)
+    run_id = check_run_id(run_id or new_run_id(params.task))
+    root = runs_root(runs_dir)
+    folder = root / run_id
+    if folder.exists():
+        raise RunError(f"a run named {run_id!r} already exists")
+    _check_capacity(runs_dir, max_concurrent)
+    folder.mkdir(parents=True)
+    _spawn(trainer_argv(params, run_id, root.resolve()), folder, asdict(params))
+    return read_run(run_id, runs_dir)
+
+
+def stop(run_id: str, runs_dir: str | Path | None = None) -> RunInfo:
+    """Ask a running trainer to stop (SIGTERM); it saves last.pth and marks itself stopped."""
+    info = read_run(run_id, runs_dir)
+    if not info.active or not info.alive:
+        raise RunError(f"run {run_id!r} is not running (state {info.state})")
+    # Only the trainer's own pid: signalling its process group would also hit DataLoader workers,
+    # which could break the trainer before it saves.
+    os.kill(info.pid, signal.SIGTERM)
+    logger.info("sent SIGTERM to %s (pid %d)", run_id, info.pid)
+    return info
+
+
+def resume(
+    run_id: str,
+    runs_dir: str | Path | None = None,
+    max_concurrent: int | None = None,
+) -> RunInfo:
+    """Continue a stopped or failed run from its last.pth, appending to the same history."""
+    info = read_run(run_id, runs_dir)
+    if info.active:
+        raise RunError(f"run {run_id!r} is still {info.state}")
+    if not (info.path / "last.pth").is_file():
+        raise RunError(f"run {run_id!r} has no last.pth to resume from")
+    _check_capacity(runs_dir, max_concurrent)
+    root = runs_root(runs_dir).resolve()
+    argv = [sys.executable, "-m", TRAINER_MODULE, "--resume", run_id, "--runs-dir", str(root)]
+    _spawn(argv, info.path, {"resume": run_id})
+    return read_run(run_id, runs_dir)
+
+
+def delete(run_id: str, runs_dir: str | Path | None = None) -> None:
+    """Remove a run folder; refused while the run is active."""
+    info = read_run(run_id, runs_dir)
+    if info.active:
+        raise RunError(f"run {run_id!r} is {info.state}; stop it before deleting")
+    root = runs_root(runs_dir).resolve()
+    folder = info.path.resolve()
+    if folder.parent != root:  # belt and braces on top of check_run_id: never leave the root
+        raise RunError(f"refusing to delete {folder}: not directly inside {root}")
+    shutil.rmtree(folder)
+    logger.info("deleted run %s", run_id)
+
+
+def wait_for(
+    run_id: str,
+    predicate,
+    timeout: float = 60.0,
+    runs_dir: str | Path | None = None,
+    poll: float = 0.2,
+) -> RunInfo:
+    """Poll a run until predicate(info) is true; raise TimeoutError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = read_run(run_id, runs_dir)
+        if predicate(info):
+            return info
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"run {run_id!r} still {info.state} after {timeout:.0f} s")
+        time.sleep(poll)
