@@ -1,0 +1,204 @@
+"""Widgets of the Evaluation page: checkpoint choice, headline figures, heatmap, tables, gallery."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+import common
+from chemnet import chem, evaluate, metrics, paths, routing
+
+logger = logging.getLogger(__name__)
+
+# The reference baseline the project is measured against (teacher-forced, see chemnet.metrics).
+REFERENCE = {"token_accuracy": 0.72, "macro_f1": 0.68}
+TOKEN_COLUMNS = {
+    "precision": st.column_config.NumberColumn(format="%.3f"),
+    "recall": st.column_config.NumberColumn(format="%.3f"),
+    "f1": st.column_config.NumberColumn("F1", format="%.3f"),
+}
+LABELS = {
+    "token_accuracy": "Token accuracy",
+    "macro_f1": "Macro F1",
+    "weighted_f1": "Weighted F1",
+    "free_running_accuracy": "Free-running token acc.",
+    "exact_match": "Exact match",
+    "validity": "Valid SMILES",
+    "tanimoto": "Mean Tanimoto",
+}
+
+
+def eval_dir() -> Path:
+    """results/eval/ as the environment says now (tests point it elsewhere)."""
+    return common.runs_dir().parent / "eval"
+
+
+def checkpoint_options() -> list[Path]:
+    """Shipped checkpoints first, then the best checkpoint of each training run."""
+    shipped = sorted(common.models_dir().glob("*.pth"))
+    runs = sorted(common.runs_dir().glob("*/best.pth"), key=lambda p: p.stat().st_mtime)
+    return shipped + runs[::-1]
+
+
+def checkpoint_label(path: Path) -> str:
+    if path.name == "best.pth":
+        return f"run {path.parent.name}"
+    return f"shipped {path.name}"
+
+
+def cached(path: Path, split: str, limit: int) -> dict | None:
+    """The whole-split result when it exists, else the sampled one, else None."""
+    for count in (None, limit):
+        result = evaluate.cached_result(path, split, count, cache_dir=eval_dir())
+        if result is not None:
+            return result
+    return None
+
+
+def run(path: Path, split: str, limit: int | None) -> dict | None:
+    """Evaluate with a progress bar; shows the error and returns None when it fails."""
+    bar = st.progress(0.0, text="Loading the model")
+    try:
+        result = evaluate.evaluate_checkpoint(
+            path, split, limit, data_dir=common.data_dir(), cache_dir=eval_dir(),
+            progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg),
+        )
+    except Exception as exc:  # the page explains instead of showing a traceback
+        logger.exception("evaluation of %s failed", path)
+        st.error(f"Evaluation failed: {exc}")
+        return None
+    finally:
+        bar.empty()
+    return result
+
+
+def headline(result: dict) -> None:
+    """Headline figures as metrics, the first two against the reference baseline."""
+    columns = st.columns(len(LABELS))
+    for column, (key, label) in zip(columns, LABELS.items()):
+        value = result.get(key, 0.0)
+        delta = f"{value - REFERENCE[key]:+.1%} vs ref." if key in REFERENCE else None
+        column.metric(label, f"{value:.1%}", delta)
+    scope = "whole split" if result.get("limit") is None else f"random sample of {result['n']}"
+    st.caption(
+        f"{result['task']} model, {result['split']} split ({scope}, {result['tokens']} tokens), "
+        f"{result.get('seconds', 0):.0f} s. Reference baseline: token accuracy 72%, macro F1 "
+        "0.68 (teacher-forced next token). Free-running compares the greedy decode position "
+        "by position; exact match compares InChIKeys."
+    )
+
+
+def breakdowns(result: dict) -> None:
+    """Exact match per name kind (or renderer) and per target length."""
+    groups = result.get("by_kind") or result.get("by_renderer") or {}
+    left, right = st.columns(2)
+    left.markdown("**By name kind**" if "by_kind" in result else "**By drawing style**")
+    left.dataframe(pd.DataFrame(groups).T, width="stretch")
+    right.markdown("**Exact match by target length (SMILES tokens)**")
+    right.dataframe(pd.DataFrame(result["by_length"]), width="stretch", hide_index=True)
+    hist = result["tanimoto_histogram"]
+    centres = (np.asarray(hist["edges"][:-1]) + np.asarray(hist["edges"][1:])) / 2
+    fig = go.Figure(go.Bar(x=centres, y=hist["counts"], width=0.09))
+    fig.update_layout(title="Tanimoto similarity of prediction to truth", height=280,
+                      xaxis_title="Tanimoto", yaxis_title="examples", margin=dict(t=40, b=30))
+    st.plotly_chart(fig)
+
+
+def confusion_figure(result: dict, top_n: int, normalise: bool) -> go.Figure:
+    """Heatmap of the top-N tokens; hover shows the raw count whatever the colouring."""
+    matrix = np.asarray(result["confusion"]["matrix"])
+    labels = result["confusion"]["labels"]
+    shown, names = metrics.top_confusion(matrix, labels, top_n, normalise=normalise)
+    counts, _ = metrics.top_confusion(matrix, labels, top_n)
+    fig = go.Figure(
+        go.Heatmap(
+            z=shown, x=names, y=names, customdata=counts, colorscale="Blues",
+            hovertemplate="true %{y} → predicted %{x}<br>count %{customdata:.0f}"
+            "<br>value %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis_title="predicted token", yaxis_title="true token", height=620,
+        yaxis_autorange="reversed", margin=dict(t=20),
+    )
+    return fig
+
+
+def per_token_frame(result: dict) -> pd.DataFrame:
+    return pd.DataFrame(result["per_token"], columns=["token", "precision", "recall", "f1",
+                                                      "support"])
+
+
+def error_gallery(result: dict, count: int) -> None:
+    """Input, true and predicted structures side by side for the first few errors."""
+    errors = result["errors"][:count]
+    if not errors:
+        st.success("No errors in this evaluation.")
+        return
+    for error in errors:
+        cols = st.columns([2, 2, 2])
+        _show_input(cols[0], error, result["task"])
+        cols[1].image(chem.draw_png(error["true_smiles"], 220), caption="true structure")
+        cols[1].code(error["true_smiles"], language=None)
+        png = chem.draw_png(error["predicted_smiles"], 220) if error["valid"] else None
+        if png:
+            cols[2].image(png, caption=f"predicted (conf. {error['confidence']:.2f})")
+        else:
+            cols[2].warning("invalid SMILES: nothing to draw")
+        cols[2].code(error["predicted_smiles"] or "(empty)", language=None)
+        cols[2].caption(f"Tanimoto to truth {error.get('tanimoto', 0.0):.2f}")
+        st.divider()
+
+
+def _show_input(column, error: dict, task: str) -> None:
+    if task == "image" and error.get("render_seed") is not None:
+        from chemnet import eval_data
+
+        image = eval_data.drawing(error["true_smiles"], error["group"], error["render_seed"])
+        column.image(image, caption=f"input drawing ({error['group']})")
+    else:
+        column.markdown(f"**{error['input']}**")
+        column.caption(f"name kind: {error['group']}")
+
+
+def routing(result: dict) -> None:
+    """The 2x2 table of auto mode's acceptance rule against correctness, at a chosen threshold."""
+    calibrated = routing.calibrated_threshold(result["checkpoint"])
+    note = f"calibrated threshold {calibrated:.2f}" if calibrated is not None else "not calibrated"
+    threshold = st.slider(f"Confidence threshold ({note})", 0.0, 1.0,
+                          calibrated if calibrated is not None else 0.5, 0.01, key="eval_thr")
+    lookup = common.store().lookup if result["task"] == "name" else None
+    try:
+        routed = routing.route(result["records"], threshold, lookup)
+    except ImportError as exc:
+        st.info(f"The chat module's acceptance rule is not available yet ({exc}).")
+        return
+    table = routing.routing_matrix(routed)
+    counts = pd.DataFrame(table["counts"]).T.rename(columns=str.capitalize)
+    counts.index = ["model answer accepted", "sent to the store"]
+    st.dataframe(counts, width="stretch")
+    cols = st.columns(3)
+    cols[0].metric("Accepted answers that are right", f"{table['precision']:.1%}")
+    cols[1].metric("Right answers accepted", f"{table['recall']:.1%}")
+    cols[2].metric("Routed the right way", f"{table['routing_accuracy']:.1%}")
+    st.caption("Reasons given by the rule: " + ", ".join(
+        f"{reason} ({n})" for reason, n in table["reasons"].items()))
+
+
+def comparison(results: dict[str, dict]) -> pd.DataFrame:
+    """Headline figures of several evaluations, one column per checkpoint."""
+    rows = {label: {LABELS[k]: r.get(k) for k in LABELS} | {"examples": r["n"]}
+            for label, r in results.items()}
+    return pd.DataFrame(rows)
+
+
+def relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(paths.ROOT))
+    except ValueError:
+        return str(path)
