@@ -8,9 +8,11 @@ reload or an app restart loses nothing.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
+import pkgutil
 import re
 import shutil
 import signal
@@ -285,7 +287,8 @@ def list_runs(runs_dir: str | Path | None = None) -> list[RunInfo]:
     return sorted(infos, key=lambda i: (i.updated or 0.0, i.run_id), reverse=True)
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def read_csv(path: Path) -> pd.DataFrame:
+    """A numeric CSV written by the trainer (empty frame when missing or unreadable)."""
     # The trainer appends while we read, so the last line may be partial: drop rows that do not
     # parse instead of failing.
     try:
@@ -295,14 +298,39 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return frame.apply(pd.to_numeric, errors="coerce").dropna(how="all")
 
 
+def _flatten(config: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            plain = isinstance(value, (int, float, str, bool, type(None)))
+            flat[name] = value if plain else str(value)
+    return flat
+
+
+def compare_configs(infos: list[RunInfo]) -> pd.DataFrame:
+    """Configs of several runs side by side: one row per setting, one column per run.
+
+    Settings that differ between the runs come first, since they explain different curves.
+    """
+    columns = {info.run_id: _flatten(info.config) for info in infos}
+    if not any(columns.values()):
+        return pd.DataFrame()
+    table = pd.DataFrame(columns).astype(str).replace({"nan": "", "None": ""})
+    differs = table.nunique(axis=1) > 1
+    return pd.concat([table[differs], table[~differs]])
+
+
 def read_history(run_id: str, runs_dir: str | Path | None = None) -> pd.DataFrame:
     """history.csv of a run, one row per epoch (empty frame before the first epoch ends)."""
-    return _read_csv(run_dir(run_id, runs_dir) / "history.csv")
+    return read_csv(run_dir(run_id, runs_dir) / "history.csv")
 
 
 def read_steps(run_id: str, runs_dir: str | Path | None = None) -> pd.DataFrame:
     """steps.csv of a run: step-level training loss and throughput."""
-    return _read_csv(run_dir(run_id, runs_dir) / "steps.csv")
+    return read_csv(run_dir(run_id, runs_dir) / "steps.csv")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -380,16 +408,41 @@ def _float(value) -> float | None:
 
 
 def trainer_tasks() -> dict[str, list[str]]:
-    """Tasks the trainer registers, each with its model variants (first = default).
+    """Tasks the trainer registers, each with its model variants (the default first).
 
-    Read from chemnet.train's registry, so the image task shows up once it is registered.
+    A task is a module in chemnet/tasks/ registering a Task class, so the image task appears
+    here as soon as it is registered. Variants come from the task class (``variants``) or, by
+    the nets convention, from ``chemnet.nets.<task>_model.VARIANTS``.
     """
     try:
-        from chemnet import train
+        from chemnet import tasks
     except ImportError as exc:  # the trainer is missing or broken: nothing can be launched
-        logger.warning("trainer not importable: %s", exc)
+        logger.warning("training tasks not importable: %s", exc)
         return {}
-    return train.task_variants()
+    found = {}
+    for module in pkgutil.iter_modules(tasks.__path__):
+        try:
+            cls = tasks.get_task(module.name)
+        except Exception as exc:  # a half-written task must not hide the others
+            logger.warning("task %s not available: %s", module.name, exc)
+            continue
+        found[module.name] = _variants(module.name, cls)
+    return found
+
+
+def _variants(task: str, cls) -> list[str]:
+    names = getattr(cls, "variants", None)
+    if names is None:
+        try:
+            names = importlib.import_module(f"chemnet.nets.{task}_model").VARIANTS
+        except (ImportError, AttributeError):
+            names = ()
+    names = list(names() if callable(names) else names)
+    default = cls.defaults().get("variant")
+    if default in names:  # the trainer's default first, so the form preselects it
+        names.remove(default)
+        names.insert(0, default)
+    return names
 
 
 def available_devices() -> dict[str, str]:
@@ -484,10 +537,8 @@ def _check_capacity(runs_dir, max_concurrent: int | None) -> None:
 
 
 def _spawn(argv: list[str], folder: Path, params: dict) -> int:
+    # The child inherits CHEMNET_* so it trains on the data this app shows.
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    # The child must see the same data and models as this process, even if they were moved here.
-    env["CHEMNET_DATA_DIR"] = str(paths.DATA_DIR)
-    env["CHEMNET_MODELS_DIR"] = str(paths.MODELS_DIR)
     with (folder / "train.log").open("ab") as log:
         # A new session detaches the trainer from the app: it outlives a page reload, an app
         # restart and Ctrl-C in the app's terminal.

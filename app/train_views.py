@@ -1,0 +1,153 @@
+"""Streamlit pieces of the Training page: launch form, live run panel, comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+import charts
+from chemnet import paths, runs
+
+REFRESH_S = 2.0
+REFERENCE_HISTORY = "training_history.csv"
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def trainer_tasks() -> dict[str, list[str]]:
+    """Registered tasks and their variants (re-read every minute, so a new task shows up)."""
+    return runs.trainer_tasks()
+
+
+@st.cache_data(show_spinner=False)
+def devices() -> dict[str, str]:
+    """Devices torch sees on this machine, with a description."""
+    return runs.available_devices()
+
+
+def launch_form(root: Path) -> None:
+    """The new-run form; hyperparameters start at the chosen task's reference defaults."""
+    tasks = trainer_tasks()
+    if not tasks:
+        st.error("The trainer (chemnet.train and chemnet/tasks/) is not available.")
+        return
+    task = st.selectbox("Task", list(tasks), key="train_task")
+    ref = runs.REFERENCE_DEFAULTS.get(task, runs.REFERENCE_DEFAULTS["name"])
+    found = devices()
+    with st.form(f"launch_{task}"):
+        left, mid, right = st.columns(3)
+        variant = left.selectbox("Model variant", tasks[task] or [None], key=f"{task}_variant")
+        epochs = mid.number_input("Epochs", 1, 1000, ref["epochs"], key=f"{task}_epochs")
+        batch = right.number_input("Batch size", 1, 8192, ref["batch_size"], key=f"{task}_batch")
+        lr = left.number_input("Learning rate", 1e-6, 1.0, ref["lr"], step=1e-4, format="%.5f",
+                              key=f"{task}_lr")
+        device = mid.selectbox("Device", list(found), format_func=lambda d: f"{d}: {found[d]}",
+                               key=f"{task}_device")
+        limit = right.number_input("Data limit (0 = all)", 0, 10**7, 0, step=100,
+                                   key=f"{task}_limit")
+        minutes = left.number_input("Time budget, minutes (0 = none)", 0.0, 1e5, 0.0,
+                                   key=f"{task}_minutes")
+        run_id = mid.text_input("Run id (optional)", placeholder="e.g. name-demo",
+                               key=f"{task}_run_id")
+        st.caption(f"Reference schedule for {task}: Adam, {ref['scheduler']}.")
+        submitted = st.form_submit_button("Start training", type="primary")
+    if submitted:
+        params = runs.RunParams(task, variant, int(epochs), int(batch), float(lr), device,
+                                int(limit) or None, float(minutes) or None)
+        try:
+            info = runs.launch(params, run_id.strip() or None, runs_dir=root)
+        except runs.RunError as exc:
+            st.error(str(exc))
+            return
+        st.session_state["train_selected"] = [info.run_id]
+        st.success(f"Started {info.run_id} (pid {info.pid}).")
+
+
+def runs_table(infos: list[runs.RunInfo]) -> None:
+    """One row per run with its state and main settings."""
+    rows = [{
+        "run": i.run_id, "state": i.state, "task": i.config.get("task"),
+        "variant": i.config.get("variant"), "epoch": i.epoch,
+        "epochs": i.config.get("epochs"), "message": i.message.split("\n")[0][:120],
+    } for i in infos]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="train_runs_table")
+
+
+def _curves(info: runs.RunInfo, root: Path) -> charts.RunCurves:
+    steps = runs.read_steps(info.run_id, root)
+    per_epoch = charts.steps_per_epoch(steps, info.total_steps, info.config.get("epochs"))
+    return charts.RunCurves(info.run_id, runs.read_history(info.run_id, root), steps, per_epoch)
+
+
+def reference_curves() -> charts.RunCurves | None:
+    """The shipped model's history (results/training_history.csv) as a dotted reference."""
+    path = paths.RESULTS_DIR / REFERENCE_HISTORY
+    history = runs.read_csv(path)
+    if history.empty:
+        return None
+    return charts.RunCurves("shipped model", history, dash="dot")
+
+
+def _progress_text(p: runs.Progress, state: str) -> str:
+    parts = [state, f"epoch {p.epoch}" + (f"/{p.epochs}" if p.epochs else "")]
+    if p.total_steps:
+        parts.append(f"step {p.step}/{p.total_steps}")
+    if p.samples_per_s:
+        parts.append(f"{p.samples_per_s:,.0f} samples/s")
+    if p.eta_s is not None:
+        parts.append(f"ETA {p.eta_s / 60:.1f} min" if p.eta_s >= 90 else f"ETA {p.eta_s:.0f} s")
+    return " · ".join(parts)
+
+
+def _controls(info: runs.RunInfo, root: Path) -> None:
+    left, right, _ = st.columns([1, 1, 4])
+    try:
+        if info.active and left.button("Stop", key=f"stop_{info.run_id}"):
+            runs.stop(info.run_id, root)
+            st.toast(f"Stopping {info.run_id}: it saves last.pth first.")
+        if not info.active and (info.path / "last.pth").is_file():
+            if right.button("Resume", key=f"resume_{info.run_id}"):
+                runs.resume(info.run_id, root)
+                st.rerun(scope="app")
+    except runs.RunError as exc:
+        st.error(str(exc))
+
+
+def run_status(info: runs.RunInfo, root: Path) -> None:
+    """Progress bar, controls, message, log tail and history download of one run."""
+    prog = runs.progress(info, root)
+    st.progress(prog.fraction, text=f"**{info.run_id}** · {_progress_text(prog, info.state)}")
+    _controls(info, root)
+    if info.state == "failed":
+        st.error(info.message or "the run failed")
+    history = runs.read_history(info.run_id, root)
+    st.caption(f"{len(history)} epoch(s) in history.csv")
+    with st.expander("History and log"):
+        st.dataframe(history, hide_index=True)
+        st.code(runs.log_tail(info.run_id, runs_dir=root) or "(train.log is empty)", language=None)
+    st.download_button("Download history.csv", history.to_csv(index=False),
+                       f"{info.run_id}-history.csv", "text/csv", key=f"dl_{info.run_id}")
+
+
+def curves(infos: list[runs.RunInfo], root: Path, x: str, smoothing: float, log_y: bool) -> None:
+    """Loss, accuracy, learning rate and step-level loss of the runs, overlaid."""
+    data = [_curves(info, root) for info in infos]
+    reference = reference_curves() if x == "epoch" else None
+    with_ref = data + [reference] if reference else data
+    left, right = st.columns(2)
+    left.plotly_chart(charts.metric_figure(with_ref, ["train_loss", "val_loss"], "Loss", x,
+                                           smoothing, log_y), key="chart_loss")
+    right.plotly_chart(charts.metric_figure(with_ref, ["val_accuracy"], "Validation accuracy",
+                                            x, smoothing), key="chart_acc")
+    left.plotly_chart(charts.step_figure(data, "epoch" if x == "epoch" else x, smoothing,
+                                         log_y), key="chart_steps")
+    right.plotly_chart(charts.metric_figure(data, ["learning_rate"], "Learning rate", x,
+                                            log_y=True), key="chart_lr")
+
+
+def compare(infos: list[runs.RunInfo]) -> None:
+    """Hyperparameters of several runs side by side, differing rows first."""
+    table = runs.compare_configs(infos)
+    if not table.empty:
+        st.dataframe(table, key="train_compare")
