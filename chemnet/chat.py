@@ -1,0 +1,500 @@
+"""Chat answers in three modes: the name model (ai), the compound store (fallback), or both (auto).
+
+`answer("Tell me about Caffeine", mode="auto")` returns the answer dict of DESIGN.md. The store
+and the models are loaded once per process and reused, so a second call is fast.
+`python -m chemnet.chat "Tell me about Caffeine" [--mode ai|fallback|auto] [--json]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import quote
+
+from chemnet import chem, names, paths
+from chemnet.calibrate import DEFAULT_THRESHOLD, load_threshold
+from chemnet.query import MAX_MESSAGE_CHARS, Query, looks_chemical, parse_message
+
+logger = logging.getLogger(__name__)
+
+MODES = ("auto", "ai", "fallback")
+MAX_SYNONYMS = 12
+IMAGE_ROUTE = "/api/image"
+HELP = ("Ask me about a molecule: a name (caffeine), a sentence (\"what is the molecular weight "
+        "of aspirin?\"), a SMILES (CC(=O)O) or a CAS number (58-08-2).")
+ANSWER_FIELDS = (
+    "query", "mode", "status", "source", "name", "formula", "molecular_weight",
+    "canonical_smiles", "inchi", "inchikey", "cid", "synonyms", "descriptors", "confidence",
+    "alternatives", "image_url", "message",
+)  # fmt: skip
+
+
+def blank_answer(query: str, mode: str) -> dict:
+    """An answer with every field present and nothing found yet."""
+    answer = dict.fromkeys(ANSWER_FIELDS)
+    answer.update(query=query, mode=mode, status="not_found", synonyms=[], alternatives=[],
+                  descriptors={}, message="")
+    answer.update(asked=None, reason=None)
+    return answer
+
+
+def image_url(smiles: str) -> str:
+    """The API route that draws a structure (relative, so any host serving the API works)."""
+    return f"{IMAGE_ROUTE}?smiles={quote(smiles, safe='')}"
+
+
+def fill_structure(answer: dict, smiles: str) -> bool:
+    """Compute formula, MW, identifiers and descriptors with RDKit; False for a bad SMILES."""
+    mol = chem.parse_smiles(smiles)
+    if mol is None:
+        return False
+    weight = chem.mol_weight(mol)
+    desc = chem.descriptors(mol)
+    answer.update(
+        status="ok",
+        formula=chem.formula(mol),
+        molecular_weight=weight,
+        canonical_smiles=chem.canonical_smiles(smiles),
+        inchi=chem.inchi(mol),
+        inchikey=chem.inchikey(mol),
+        descriptors={**desc, "lipinski": chem.lipinski(weight, desc)},
+    )
+    answer["image_url"] = image_url(answer["canonical_smiles"])
+    return True
+
+
+def fill_compound(answer: dict, compound) -> None:
+    """Name, CID and synonyms from a store compound; the rest from its structure."""
+    if not fill_structure(answer, compound.smiles):
+        answer.update(status="ok", formula=compound.formula, molecular_weight=compound.mw,
+                      inchi=compound.inchi, inchikey=compound.inchikey)
+    answer.update(
+        name=compound.name or compound.iupac_name,
+        cid=compound.cid if compound.cid and compound.cid > 0 else None,
+        synonyms=_synonyms(compound),
+    )
+    answer["cas"] = compound.cas or None
+    answer["iupac_name"] = compound.iupac_name or None
+
+
+def _synonyms(compound) -> list[str]:
+    seen = {names.lookup_key(compound.name or "")}
+    found = []
+    for name in [compound.iupac_name, *compound.synonyms]:
+        key = names.lookup_key(name or "")
+        if key and key not in seen and not names.is_cas(name):
+            seen.add(key)
+            found.append(name)
+        if len(found) == MAX_SYNONYMS:
+            break
+    return found
+
+
+def connectivity(inchikey: str | None) -> str | None:
+    """The first InChIKey block: the skeleton, blind to stereo, isotopes and charge state."""
+    return inchikey.split("-")[0] if inchikey else None
+
+
+def accept_model_answer(prediction, store_match, threshold: float) -> tuple[bool, str]:
+    """Whether auto mode should answer with the model's structure, and why.
+
+    Args:
+        prediction: the name model's Prediction (valid, canonical_smiles, confidence), or None
+            when no model is available.
+        store_match: the store's Match for the same name (how, compound), or None.
+        threshold: the calibrated confidence threshold.
+
+    Returns:
+        (accepted, reason) where reason is a short sentence for the user.
+    """
+    if prediction is None:
+        return False, "the name model is not available"
+    if not prediction.valid or not prediction.canonical_smiles:
+        return False, "the name model's output is not a valid structure"
+    confidence = float(prediction.confidence)
+    if confidence < threshold:
+        return False, f"the model's confidence {confidence:.2f} is below the threshold {threshold:.2f}"
+    if store_match is not None and store_match.how != "fuzzy":
+        predicted = connectivity(chem.inchikey_from_smiles(prediction.canonical_smiles))
+        known = connectivity(store_match.compound.inchikey)
+        if predicted != known:
+            return False, f"the model disagrees with the database entry for this name"
+        return True, (f"the model is confident ({confidence:.2f} >= {threshold:.2f}) and agrees "
+                      "with the database")
+    return True, (f"the model is confident ({confidence:.2f} >= {threshold:.2f}); the database "
+                  "has no exact entry for this name")
+
+
+class ChatEngine:
+    """Answers chat messages; holds the store and the models, loaded on first use.
+
+    Args:
+        store_path: the SQLite compound store (default: data/chemnet.sqlite).
+        name_model: the name-to-SMILES checkpoint (default: models/name2smiles.pth).
+        image_model: the image-to-SMILES checkpoint (default: models/image2smiles.pth).
+        beam: beam width for the name model (1 is greedy and fastest).
+    """
+
+    def __init__(self, store_path: Path | str | None = None, name_model: Path | str | None = None,
+                 image_model: Path | str | None = None, beam: int = 1):
+        self.store_path = Path(store_path or paths.STORE_SQLITE)
+        self.name_model = Path(name_model or paths.NAME_MODEL)
+        self.image_model = Path(image_model or paths.IMAGE_MODEL)
+        self.beam = beam
+        self._lock = threading.Lock()
+        self._predictors: dict[Path, tuple] = {}
+
+    # Resources -----------------------------------------------------------------------------
+
+    def store(self):
+        """The compound store, or None when it has not been built."""
+        from chemnet.store import get_store
+
+        try:
+            return get_store(self.store_path)
+        except FileNotFoundError:
+            return None
+
+    def predictor(self, path: Path):
+        """(predictor, None) for a loadable checkpoint, else (None, why not); reloads on change."""
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            return None, f"{path.name} not found in {path.parent}"
+        with self._lock:
+            cached = self._predictors.get(path)
+            if cached is None or cached[0] != stamp:
+                cached = (stamp, *self._load(path))
+                self._predictors[path] = cached
+        return cached[1], cached[2]
+
+    @staticmethod
+    def _load(path: Path):
+        try:
+            from chemnet.predict import load_predictor
+
+            predictor = load_predictor(path)
+        except Exception as exc:  # a corrupt or foreign checkpoint must not break the chat
+            logger.warning("cannot load %s: %s", path, exc)
+            return None, f"cannot load {path.name}: {exc}"
+        logger.info("loaded %s", path)
+        return predictor, None
+
+    def threshold(self) -> tuple[float, bool]:
+        """(threshold, calibrated?) for auto mode."""
+        value = load_threshold(self.name_model)
+        return (DEFAULT_THRESHOLD, False) if value is None else (value, True)
+
+    # Answers -------------------------------------------------------------------------------
+
+    def answer(self, message: object, mode: str = "auto") -> dict:
+        """Answer one chat message; never raises on user input.
+
+        Args:
+            message: the user's text.
+            mode: "ai" (name model), "fallback" (store) or "auto" (model when trustworthy).
+
+        Returns:
+            The answer dict (fields of DESIGN.md plus "asked" and "reason").
+        """
+        mode = mode if mode in MODES else "auto"
+        query = parse_message(message)
+        result = blank_answer(query.text, mode)
+        result["asked"] = query.asked
+        try:
+            self._route(query, mode, result)
+        except Exception:  # the chat must answer even when a component misbehaves
+            logger.exception("chat failed for %r", query.text[:80])
+            result.update(status="error", message="Sorry, something went wrong answering that.")
+        if result["status"] == "ok":
+            result["message"] = describe(result)
+        return result
+
+    def _route(self, query: Query, mode: str, result: dict) -> None:
+        if query.problem:
+            result["message"] = _problem_message(query, result)
+        elif query.kind in ("smiles", "inchi"):
+            self._from_structure(query, result)
+        elif query.kind in ("cas", "cid", "inchikey") or mode == "fallback":
+            self._from_store(query, result)
+        elif mode == "ai":
+            self._from_model(query, result)
+        else:
+            self._auto(query, result)
+
+    def _from_structure(self, query: Query, result: dict) -> None:
+        smiles = query.subject
+        if query.kind == "inchi":
+            smiles = _smiles_from_inchi(query.subject)
+        if not fill_structure(result, smiles):
+            result.update(status="not_found", source="smiles",
+                          message=f"'{query.subject[:80]}' is not a valid {query.kind.upper()}: "
+                                  "RDKit cannot parse or sanitise it.")
+            return
+        result.update(source="smiles", confidence=1.0, reason="the message gives the structure")
+        store = self.store()
+        known = store.by_smiles(smiles) if store else None
+        if known is not None:
+            fill_compound(result, known)
+
+    def _from_store(self, query: Query, result: dict) -> None:
+        store = self.store()
+        if store is None:
+            result.update(status="error", message="The compound store is not built yet: run "
+                                                  "`python -m chemnet.data build`.")
+            return
+        match = store_lookup(store, query)
+        if match is None:
+            result["message"] = _not_known(query)
+            return
+        _use_match(result, match, store, query)
+
+    def _from_model(self, query: Query, result: dict) -> None:
+        predictor, error = self.predictor(self.name_model)
+        if predictor is None:
+            result.update(status="error", message=f"Name model not available ({error}). Train "
+                                                  "one on the Training page or use fallback mode.")
+            return
+        store = self.store()
+        match = store_lookup(store, query) if store else None
+        if match is None and not looks_chemical(query.subject):
+            result["message"] = _not_known(query) + " It does not look like a chemical name."
+            return
+        prediction = self._predict(predictor, query.subject)
+        if not prediction.valid:
+            result.update(status="not_found", source="model",
+                          message=f"The name model's output for '{query.subject[:80]}' is not a "
+                                  f"valid structure ({prediction.smiles[:80]!r}).")
+            return
+        _use_prediction(result, prediction, store)
+        result["reason"] = "ai mode answers with the name model"
+        if match is not None and match.how != "fuzzy":
+            agrees = connectivity(result["inchikey"]) == connectivity(match.compound.inchikey)
+            result["reason"] += ("; it agrees with the database" if agrees else
+                                 f"; the database lists {match.compound.name} instead")
+
+    def _auto(self, query: Query, result: dict) -> None:
+        store = self.store()
+        match = store_lookup(store, query) if store else None
+        predictor, error = self.predictor(self.name_model)
+        prediction = None
+        if predictor is not None and (match is not None or looks_chemical(query.subject)):
+            prediction = self._predict(predictor, query.subject)
+        threshold, calibrated = self.threshold()
+        accepted, reason = accept_model_answer(prediction, match, threshold)
+        if predictor is None:
+            reason = f"the name model is not available: {error}"
+        if not calibrated and prediction is not None:
+            reason += " [uncalibrated threshold]"
+        if accepted:
+            _use_prediction(result, prediction, store)
+        elif match is not None:
+            _use_match(result, match, store, query)
+        else:
+            result["message"] = _not_known(query) + f" Not using the model: {reason}."
+        result["reason"] = reason
+
+    def _predict(self, predictor, subject: str):
+        # The model learned lower-case names (the dataset lower-cases them).
+        return predictor.predict([subject.lower()], beam=self.beam)[0]
+
+    def answer_image(self, image, formula: str | None = None) -> dict:
+        """Read a molecule from an image with the image model.
+
+        Args:
+            image: a PIL image or a path to one.
+            formula: an optional molecular formula that helps the model.
+
+        Returns:
+            An answer dict with source "image", or status "error" when no image model is there.
+        """
+        result = blank_answer("(image)", "ai")
+        predictor, error = self.predictor(self.image_model)
+        if predictor is None:
+            result.update(status="error", source="image",
+                          message=f"Image model not available ({error}).")
+            return result
+        try:
+            prediction = _predict_image(predictor, image, formula)
+        except Exception as exc:  # an unreadable upload is the user's problem, not a crash
+            logger.warning("image prediction failed: %s", exc)
+            result.update(status="error", source="image", message=f"Cannot read the image: {exc}")
+            return result
+        if not prediction.valid:
+            result.update(status="not_found", source="image",
+                          message=f"The image model's output is not a valid structure "
+                                  f"({prediction.smiles[:80]!r}).")
+            return result
+        _use_prediction(result, prediction, self.store())
+        result.update(source="image", reason="read from the image by the image model")
+        result["message"] = describe(result)
+        return result
+
+
+def _smiles_from_inchi(text: str) -> str:
+    from rdkit import Chem
+
+    with chem.quiet_rdkit():
+        try:
+            mol = Chem.MolFromInchi(text)
+        except Exception:  # RDKit's InChI reader raises on some malformed strings
+            mol = None
+    return Chem.MolToSmiles(mol) if mol is not None else ""
+
+
+def _predict_image(predictor, image, formula: str | None):
+    if formula:
+        return predictor.predict([image], formulas=[formula])[0]
+    return predictor.predict([image])[0]
+
+
+def store_lookup(store, query: Query):
+    """The store's Match for a query, exact identifiers first, then names and typos."""
+    if query.kind == "cid":
+        found = store.by_cid(int(query.subject))
+        return _match(found, "cid")
+    if query.kind == "cas":
+        return _match(store.by_cas(query.subject), "cas")
+    if query.kind == "inchikey":
+        return _match(store.by_inchikey(query.subject), "inchikey")
+    return store.lookup(query.subject)
+
+
+def _match(compound, how: str):
+    from chemnet.store import Match
+
+    return Match(compound, how) if compound is not None else None
+
+
+def _use_match(result: dict, match, store, query: Query) -> None:
+    fill_compound(result, match.compound)
+    result.update(source="database", confidence=round(match.score / 100, 3))
+    if match.how == "fuzzy":
+        result["reason"] = (f"closest database name to '{query.subject[:60]}' "
+                            f"(similarity {match.score:.0f}/100)")
+        others = store.fuzzy(query.subject, limit=4)[1:]
+        result["alternatives"] = [
+            {"name": m.compound.name, "smiles": m.compound.canonical_smiles or m.compound.smiles,
+             "confidence": round(m.score / 100, 3)} for m in others
+        ]
+    else:
+        result["reason"] = f"exact {HOW_WORDS.get(match.how, match.how)} match"
+
+
+def _use_prediction(result: dict, prediction, store) -> None:
+    fill_structure(result, prediction.canonical_smiles)
+    result.update(source="model", name=prediction.input, confidence=round(prediction.confidence, 4))
+    result["alternatives"] = [
+        {"name": None, "smiles": smiles, "confidence": round(float(conf), 4)}
+        for smiles, conf in (prediction.alternatives or [])
+    ]
+    known = store.by_inchikey(result["inchikey"]) if store and result["inchikey"] else None
+    if known is not None:  # synonyms only for a structure the database knows
+        result.update(name=known.name or prediction.input, synonyms=_synonyms(known),
+                      cid=known.cid if known.cid and known.cid > 0 else None)
+
+
+def _problem_message(query: Query, result: dict) -> str:
+    if query.problem == "too_long":
+        result["status"] = "error"
+        return (f"Your message is too long; ask about one molecule in at most "
+                f"{MAX_MESSAGE_CHARS} characters.")
+    if query.problem == "chit_chat":
+        return f"Hello! {HELP}"
+    return f"I could not find a molecule in your message. {HELP}"
+
+
+def _not_known(query: Query) -> str:
+    what = {"cas": "CAS number", "cid": "PubChem CID", "inchikey": "InChIKey"}.get(query.kind)
+    if query.kind == "cas" and not names.is_cas(query.subject):
+        return f"{query.subject} is not a valid CAS number (its check digit is wrong)."
+    if what:
+        return f"No compound with {what} {query.subject} in the database."
+    return f"I don't know a molecule called '{query.subject[:80]}'."
+
+
+HOW_WORDS = {"name": "name", "cas": "CAS number", "cid": "PubChem CID", "inchikey": "InChIKey",
+             "smiles": "structure"}
+SOURCE_WORDS = {"model": "name model", "database": "database", "smiles": "your structure",
+                "image": "image model"}
+
+
+def describe(result: dict) -> str:
+    """One or two sentences answering the question, naming the source and why it was used."""
+    name = result.get("name") or result.get("canonical_smiles")
+    asked = result.get("asked")
+    value = result.get(asked) if asked else None
+    if asked == "molecular_weight":
+        text = f"The molecular weight of {name} is {result['molecular_weight']:.2f} g/mol."
+    elif asked == "lipinski":
+        lip = result["descriptors"].get("lipinski", {})
+        verdict = "passes" if lip.get("passes") else "fails"
+        text = f"{name} {verdict} Lipinski's rule of five ({lip.get('violations')} violations)."
+    elif asked in ("logp", "tpsa"):
+        text = f"The {asked} of {name} is {result['descriptors'][asked]}."
+    elif asked == "synonyms":
+        listed = ", ".join(result["synonyms"][:8]) or "none known"
+        text = f"Other names of {name}: {listed}."
+    elif asked and value not in (None, "", []):
+        text = f"The {asked.replace('_', ' ')} of {name} is {value}."
+    else:
+        text = f"{name}: {result['formula']}, {result['molecular_weight']:.2f} g/mol."
+    source = SOURCE_WORDS.get(result.get("source"), result.get("source"))
+    why = f" ({result['reason']})" if result.get("reason") else ""
+    return f"{text} Source: {source}{why}."
+
+
+_engine: ChatEngine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> ChatEngine:
+    """The process-wide engine over the default paths."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = ChatEngine()
+        return _engine
+
+
+def answer(message: object, mode: str = "auto") -> dict:
+    """Answer a chat message with the process-wide engine (see ChatEngine.answer)."""
+    return get_engine().answer(message, mode)
+
+
+def answer_image(image, formula: str | None = None) -> dict:
+    """Read a molecule from an image with the process-wide engine."""
+    return get_engine().answer_image(image, formula)
+
+
+def format_answer(result: dict) -> str:
+    """A plain-text rendering of an answer for the terminal."""
+    lines = [result["message"]]
+    if result["status"] == "ok":
+        for label, key in (("SMILES", "canonical_smiles"), ("InChIKey", "inchikey"),
+                           ("CID", "cid"), ("confidence", "confidence")):
+            if result.get(key) is not None:
+                lines.append(f"  {label}: {result[key]}")
+        if result["synonyms"]:
+            lines.append(f"  synonyms: {', '.join(result['synonyms'][:6])}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Ask ChemNet about a molecule.")
+    parser.add_argument("message", nargs="+", help="e.g. 'Tell me about Caffeine'")
+    parser.add_argument("--mode", choices=MODES, default="auto")
+    parser.add_argument("--json", action="store_true", help="print the answer as JSON")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    result = answer(" ".join(args.message), args.mode)
+    print(json.dumps(result, indent=2) if args.json else format_answer(result))
+    return 0 if result["status"] != "error" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
