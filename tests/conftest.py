@@ -7,6 +7,7 @@ variables, so tests never touch the real data/, models/ or results/ folders.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -85,6 +86,29 @@ def _check_required_names(data_dir: Path) -> None:
             continue
         # Water is inorganic: it lives only in the store, not in the model-ready names.
         assert store.by_name(name) is not None, f"tiny dataset lacks {name}"
+
+
+@pytest.fixture(scope="session")
+def tiny_name_model(built_data, tmp_path_factory) -> Path:
+    """A name-model checkpoint trained for one epoch on 200 pairs (seconds on one CPU thread).
+
+    It predicts poorly; tests use it for the plumbing (loading, decoding, answer fields).
+    """
+    runs = tmp_path_factory.mktemp("tiny_runs")
+    cmd = [
+        sys.executable, "-m", "chemnet.train", "--task", "name", "--device", "cpu",
+        "--data-dir", str(built_data), "--runs-dir", str(runs), "--run-id", "tiny",
+        "--limit", "200", "--val-limit", "40", "--val-exact", "0", "--epochs", "1",
+        "--batch-size", "32", "--num-threads", "1",
+        "--model-arg", "embed=32", "--model-arg", "hidden=64",
+    ]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    checkpoint = runs / "tiny" / "best.pth"
+    assert result.returncode == 0 and checkpoint.exists(), result.stderr[-3000:]
+    models = tmp_path_factory.mktemp("tiny_models")
+    target = models / "name2smiles.pth"
+    shutil.copy(checkpoint, target)
+    return target
 
 
 @pytest.fixture(scope="session")
