@@ -166,7 +166,7 @@ def _show_input(column, error: dict, task: str) -> None:
         column.caption(f"name kind: {error['group']}")
 
 
-def routing(result: dict) -> None:
+def routing_panel(result: dict) -> None:
     """The 2x2 table of auto mode's acceptance rule against correctness, at a chosen threshold."""
     calibrated = routing.calibrated_threshold(result["checkpoint"])
     note = f"calibrated threshold {calibrated:.2f}" if calibrated is not None else "not calibrated"

@@ -47,7 +47,7 @@ with tabs[3]:
     shown = st.slider("Errors shown", 1, 30, 8, key="eval_errors")
     views.error_gallery(result, shown)
 with tabs[4]:
-    views.routing(result)
+    views.routing_panel(result)
 with tabs[5]:
     others = st.multiselect("Compare with", [p for p in options if p != path],
                             format_func=views.checkpoint_label, key="eval_compare")

@@ -1,0 +1,68 @@
+"""The Evaluation page under AppTest: cached results render; a tiny checkpoint evaluates."""
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from chemnet import evaluate
+from chemnet.paths import ROOT
+
+PAGE = str(ROOT / "pages" / "evaluate.py")
+VOCAB = ["<pad>", "<bos>", "<eos>", "<unk>", "C", "O", "N"]
+
+
+@pytest.fixture
+def dirs(built_data, tmp_path, monkeypatch):
+    models, results = tmp_path / "models", tmp_path / "results"
+    for folder in (models, results / "runs", results / "eval"):
+        folder.mkdir(parents=True)
+    monkeypatch.setenv("CHEMNET_DATA_DIR", str(built_data))
+    monkeypatch.setenv("CHEMNET_MODELS_DIR", str(models))
+    monkeypatch.setenv("CHEMNET_RESULTS_DIR", str(results))
+    return models, results
+
+
+def _cached_result(checkpoint, eval_dir, limit=500):
+    """A result as evaluate_checkpoint caches it, from two hand-made predictions."""
+    records = [
+        {"input": "ethanol", "group": "common", "render_seed": None, "true_smiles": "CCO",
+         "predicted_smiles": "CCO", "canonical_smiles": "CCO", "valid": True,
+         "confidence": 0.95, "alternatives": [], "length": 3, "tf_correct": 4, "tf_total": 4},
+        {"input": "methylamine", "group": "iupac", "render_seed": None, "true_smiles": "CN",
+         "predicted_smiles": "CO", "canonical_smiles": "CO", "valid": True,
+         "confidence": 0.40, "alternatives": [], "length": 2, "tf_correct": 2, "tf_total": 3},
+    ]
+    pairs = [([4, 4, 5, 2], [4, 4, 5, 2]), ([4, 5, 2], [4, 6, 2])]
+    result = evaluate.summarise(records, pairs, VOCAB, "name")
+    result.update(checkpoint=str(checkpoint), task="name", split="test", limit=limit,
+                  beam=1, seconds=1.0)
+    path = evaluate.cache_path(checkpoint, "test", limit, 1, eval_dir)
+    path.write_text(json.dumps(result))
+    return result
+
+
+def test_no_checkpoint_says_how_to_get_one(dirs):
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert "No checkpoint yet" in at.info[0].value
+
+
+def test_cached_result_shows_headline_heatmap_table_and_errors(dirs):
+    models, results = dirs
+    checkpoint = models / "name2smiles.pth"
+    checkpoint.write_bytes(b"not read: the result is cached")
+    _cached_result(checkpoint, results / "eval")
+
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    values = {m.label: m.value for m in at.metric}
+    assert values["Token accuracy"] == f"{6 / 7:.1%}"
+    assert values["Exact match"] == "50.0%"
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    heatmaps = [t for spec in specs for t in spec["data"] if t["type"] == "heatmap"]
+    assert heatmaps and heatmaps[0]["y"] == ["C", "<eos>", "N", "O"]
+    tables = [df.value for df in at.dataframe]
+    per_token = next(t for t in tables if "f1" in t.columns)
+    assert list(per_token["token"]) == ["C", "<eos>", "N", "O"]
+    assert "methylamine" in [m.value.strip("*") for m in at.markdown]
