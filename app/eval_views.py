@@ -12,6 +12,7 @@ import streamlit as st
 
 import common
 from chemnet import chem, evaluate, metrics, paths, routing
+from chemnet.calibrate import DEFAULT_THRESHOLD, load_threshold
 
 logger = logging.getLogger(__name__)
 
@@ -168,10 +169,10 @@ def _show_input(column, error: dict, task: str) -> None:
 
 def routing_panel(result: dict) -> None:
     """The 2x2 table of auto mode's acceptance rule against correctness, at a chosen threshold."""
-    calibrated = routing.calibrated_threshold(result["checkpoint"])
+    calibrated = load_threshold(result["checkpoint"])
     note = f"calibrated threshold {calibrated:.2f}" if calibrated is not None else "not calibrated"
     threshold = st.slider(f"Confidence threshold ({note})", 0.0, 1.0,
-                          calibrated if calibrated is not None else 0.5, 0.01, key="eval_thr")
+                          calibrated if calibrated is not None else DEFAULT_THRESHOLD, 0.01, key="eval_thr")
     lookup = common.store().lookup if result["task"] == "name" else None
     try:
         routed = routing.route(result["records"], threshold, lookup)

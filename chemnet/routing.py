@@ -6,30 +6,13 @@ A good rule accepts the model's correct answers and sends its wrong ones to the 
 
 from __future__ import annotations
 
-import json
-import logging
+import re
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
-logger = logging.getLogger(__name__)
 
 Accept = Callable[..., tuple[bool, str]]
 Lookup = Callable[[str], object]
-
-
-def calibrated_threshold(checkpoint: str | Path) -> float | None:
-    """The threshold calibrated for a checkpoint (<stem>.calibration.json beside it), if any."""
-    path = Path(checkpoint)
-    file = path.with_name(f"{path.stem}.calibration.json")
-    if not file.exists():
-        return None
-    try:
-        value = json.loads(file.read_text()).get("threshold")
-    except (OSError, ValueError, AttributeError):
-        logger.warning("unreadable calibration file %s", file)
-        return None
-    return float(value) if value is not None else None
 
 
 def route(
@@ -91,5 +74,10 @@ def routing_matrix(routed: list[dict]) -> dict:
         "precision": counts["accepted"]["correct"] / accepted if accepted else 0.0,
         "recall": counts["accepted"]["correct"] / correct if correct else 0.0,
         "routing_accuracy": right_way / len(routed) if routed else 0.0,
-        "reasons": dict(Counter(item["reason"] for item in routed).most_common()),
+        "reasons": dict(Counter(_reason_kind(item["reason"]) for item in routed).most_common()),
     }
+
+
+def _reason_kind(reason: str) -> str:
+    """The reason with its numbers blanked, so reasons group by kind, not by confidence."""
+    return re.sub(r"\d+(\.\d+)?", "x", reason)
