@@ -40,7 +40,9 @@ TRAIN_FONTS = (
     "DejaVuSans-Oblique.ttf",
 )
 HELD_OUT_FONT = "DejaVuSansMono-Bold.ttf"
-INK_THRESHOLD = 0.15
+# Ink darker than this, in at least two pixels of a row or column, marks the drawing for
+# cropping: faint thin labels pass, isolated noise pixels do not.
+INK_THRESHOLD = 0.3
 
 
 @dataclass(frozen=True)
@@ -261,8 +263,9 @@ def preprocess(image: Image.Image, size: int) -> np.ndarray:
     """
     grey = _to_grey(image)
     ink = 1.0 - np.asarray(grey, dtype=np.float32) / 255.0
-    rows = np.flatnonzero(ink.max(axis=1) > INK_THRESHOLD)
-    cols = np.flatnonzero(ink.max(axis=0) > INK_THRESHOLD)
+    marked = ink > INK_THRESHOLD
+    rows = np.flatnonzero(marked.sum(axis=1) >= 2)
+    cols = np.flatnonzero(marked.sum(axis=0) >= 2)
     if rows.size and cols.size:
         ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     height, width = ink.shape
@@ -282,7 +285,10 @@ def _to_grey(image: Image.Image) -> Image.Image:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
-    return image.convert("L")
+    if image.mode == "L":
+        return image
+    # The darkest channel, not luminance: yellow sulfur or light colours stay full ink.
+    return Image.fromarray(np.asarray(image.convert("RGB")).min(axis=2))
 
 
 def load_image(path: str | Path) -> Image.Image:

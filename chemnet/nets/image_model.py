@@ -1,0 +1,172 @@
+"""Image -> SMILES: a small CNN encoder, an optional formula branch and an attention LSTM decoder.
+
+The model offers the calls the trainer and the decoder rely on (as the name models do):
+``forward(images, desc, tgt_in) -> logits (B, T, V)`` for teacher forcing, ``encode(images,
+desc) -> state`` and ``step(tokens, state) -> (logits (B, V), state)`` for decoding, where a
+state is a dict of batch-first tensors. ``desc`` is the descriptor vector of
+``formula_features`` (atom counts and MW, with a last "present" flag); a zero vector means
+"no descriptors", and training masks it at random so the model works either way.
+"""
+
+from __future__ import annotations
+
+import re
+
+import torch
+from torch import nn
+
+from chemnet.tokenizer import PAD_ID
+
+# Elements whose counts the descriptor branch sees; anything else is summed in "other".
+ELEMENTS = ("C", "H", "N", "O", "S", "P", "F", "Cl", "Br", "I", "B", "Si", "Se")
+DESC_SIZE = len(ELEMENTS) + 3  # + other atoms, MW, present flag
+_FORMULA_TOKEN = re.compile(r"([A-Z][a-z]?)(\d*)")
+
+
+def formula_features(formula: str | None, mw: float | None = None) -> list[float]:
+    """Scaled atom counts of a molecular formula plus MW; all zeros when unknown.
+
+    Raises ValueError for text that is not a formula, so a typo is reported, not ignored.
+    """
+    if not formula:
+        return [0.0] * DESC_SIZE
+    text = formula.strip()
+    # RDKit formulas of ions end in a charge ("C7H16NO3+"); the counts ignore it.
+    if not re.fullmatch(r"(?:[A-Z][a-z]?\d*)+(?:[+-]\d*)?", text):
+        raise ValueError(f"not a molecular formula: {formula!r}")
+    counts = dict.fromkeys(ELEMENTS + ("other",), 0)
+    for symbol, number in _FORMULA_TOKEN.findall(text):
+        counts[symbol if symbol in counts else "other"] += int(number) if number else 1
+    if mw is None:
+        mw = _formula_mass(counts)
+    # Counts around 10 and MW around 300 scale to about 1, which suits the linear layer.
+    features = [counts[e] / 10.0 for e in ELEMENTS] + [counts["other"] / 10.0, mw / 300.0]
+    return features + [1.0]
+
+
+_MASSES = {"C": 12.011, "H": 1.008, "N": 14.007, "O": 15.999, "S": 32.06, "P": 30.974,
+           "F": 18.998, "Cl": 35.45, "Br": 79.904, "I": 126.904, "B": 10.81, "Si": 28.085,
+           "Se": 78.971, "other": 50.0}
+
+
+def _formula_mass(counts: dict) -> float:
+    return sum(_MASSES[symbol] * n for symbol, n in counts.items())
+
+
+class ConvEncoder(nn.Module):
+    """A stride-2 stem, then stages of (conv, BN, ReLU) x depth with 2x2 max pooling between.
+
+    Output: a feature grid (B, side*side, C) with learned 2D position embeddings added, so the
+    attention knows where on the drawing each cell sits.
+    """
+
+    def __init__(self, channels: tuple[int, ...], depth: int, image_size: int, dim: int):
+        super().__init__()
+        layers: list[nn.Module] = [_conv(1, channels[0], stride=2)]
+        in_ch = channels[0]
+        for i, out_ch in enumerate(channels):
+            if i > 0:
+                layers.append(nn.MaxPool2d(2))
+            for _ in range(depth):
+                layers.append(_conv(in_ch, out_ch))
+                in_ch = out_ch
+        self.body = nn.Sequential(*layers)
+        self.side = image_size // (2 ** len(channels))
+        self.project = nn.Linear(in_ch, dim)
+        self.position = nn.Parameter(torch.zeros(self.side * self.side, dim))
+        nn.init.normal_(self.position, std=0.02)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        grid = self.body(images)  # (B, C, side, side)
+        cells = grid.flatten(2).transpose(1, 2)  # (B, side*side, C)
+        return self.project(cells) + self.position[: cells.size(1)]
+
+
+def _conv(in_ch: int, out_ch: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(out_ch),
+        nn.ReLU(inplace=True),
+    )
+
+
+class ImageToSmiles(nn.Module):
+    """CNN feature grid + descriptor branch -> LSTM decoder with Luong attention after the LSTM.
+
+    Attention reads the decoder output instead of feeding the LSTM input, so teacher-forced
+    training is one LSTM call over the whole target sequence, with no Python loop over steps.
+    """
+
+    def __init__(self, tgt_vocab: int, image_size: int = 224,
+                 channels: tuple[int, ...] = (32, 64, 128, 256), depth: int = 2,
+                 embed: int = 128, hidden: int = 256, dropout: float = 0.1):
+        super().__init__()
+        self.image_size = image_size
+        self.encoder = ConvEncoder(tuple(channels), depth, image_size, hidden)
+        self.desc = nn.Sequential(nn.Linear(DESC_SIZE, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        self.init_h = nn.Linear(2 * hidden, hidden)
+        self.init_c = nn.Linear(2 * hidden, hidden)
+        self.tgt_embed = nn.Embedding(tgt_vocab, embed, padding_idx=PAD_ID)
+        self.decoder = nn.LSTM(embed, hidden, batch_first=True)
+        self.attn_in = nn.Linear(hidden, hidden, bias=False)
+        self.combine = nn.Linear(3 * hidden, hidden)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, tgt_vocab)
+
+    def encode(self, images: torch.Tensor, desc: torch.Tensor | None = None) -> dict:
+        """Images (B, 1, S, S) and descriptors (B, DESC_SIZE) or None -> decoding state."""
+        memory = self.encoder(images)  # (B, N, H)
+        if desc is None:
+            desc = images.new_zeros(images.size(0), DESC_SIZE)
+        info = self.desc(desc)  # (B, H)
+        start = torch.cat([memory.mean(dim=1), info], dim=-1)  # (B, 2H)
+        return {
+            "h": torch.tanh(self.init_h(start)).unsqueeze(1),  # (B, 1, H)
+            "c": self.init_c(start).unsqueeze(1),  # (B, 1, H)
+            "keys": self.attn_in(memory),  # (B, N, H), projected once for all steps
+            "memory": memory,
+            "info": info,
+        }
+
+    def _decode(self, tgt: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
+        hc = (state["h"].transpose(0, 1).contiguous(), state["c"].transpose(0, 1).contiguous())
+        out, (h, c) = self.decoder(self.tgt_embed(tgt), hc)  # (B, T, H)
+        scores = torch.bmm(out, state["keys"].transpose(1, 2))  # (B, T, N)
+        context = torch.bmm(torch.softmax(scores, dim=-1), state["memory"])  # (B, T, H)
+        info = state["info"].unsqueeze(1).expand(-1, out.size(1), -1)  # (B, T, H)
+        mixed = torch.tanh(self.combine(torch.cat([out, context, info], dim=-1)))
+        new = dict(state, h=h.transpose(0, 1), c=c.transpose(0, 1))
+        return self.out(self.dropout(mixed)), new
+
+    def forward(self, images: torch.Tensor, desc: torch.Tensor | None,
+                tgt_in: torch.Tensor) -> torch.Tensor:
+        return self._decode(tgt_in, self.encode(images, desc))[0]
+
+    def step(self, tokens: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
+        logits, state = self._decode(tokens.unsqueeze(1), state)
+        return logits[:, 0], state
+
+
+# Named size settings. "reference" follows the reference design at 224 px; "fast" is the CPU
+# alternative: 128 px drawings, fewer channels, one conv per stage, trained with larger batches.
+VARIANTS = {
+    "reference": {"image_size": 224, "channels": (32, 64, 128, 256), "depth": 2, "embed": 128,
+                  "hidden": 256, "dropout": 0.1},
+    "fast": {"image_size": 128, "channels": (16, 32, 64, 128), "depth": 1, "embed": 96,
+             "hidden": 256, "dropout": 0.1},
+}
+
+
+def model_settings(variant: str, overrides: dict | None = None) -> dict:
+    """The size settings of a variant: its defaults updated with ``overrides``."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown image-model variant {variant!r}; choose from {list(VARIANTS)}")
+    settings = dict(VARIANTS[variant])
+    settings.update({k: v for k, v in (overrides or {}).items() if k in settings})
+    settings["channels"] = list(settings["channels"])
+    return settings
+
+
+def build_image_model(variant: str, tgt_vocab: int, **sizes) -> ImageToSmiles:
+    """Build an image model variant; ``sizes`` override its default settings."""
+    return ImageToSmiles(tgt_vocab, **model_settings(variant, sizes))

@@ -1,0 +1,215 @@
+"""The image task: read SMILES off 2D drawings, optionally helped by the molecular formula.
+
+Drawings are rendered on the fly by chemnet.render with random augmentation and kept in a
+per-process cache of ``variants`` drawings per molecule: the first epochs pay for rendering,
+later ones cycle through the cached drawings, so rendering never becomes the bottleneck (see
+bench/render_speed.py for the figures). The formula features are masked at random during
+training so the model also works without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn.functional import cross_entropy
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import Dataset
+
+from chemnet import paths, render
+from chemnet.nets.image_model import build_image_model, formula_features, model_settings
+from chemnet.tasks import Task, register_task
+from chemnet.tokenizer import PAD_ID, Vocab
+
+logger = logging.getLogger(__name__)
+
+
+def draw_item(smiles: str, image_size: int, seed: int, augment: bool) -> np.ndarray:
+    """One drawing as a (size, size) uint8 ink map; a random training look when augmenting."""
+    rng = random.Random(seed)
+    style = render.random_style(rng) if augment else render.Style()
+    image = render.render(smiles, style, seed=seed)
+    return (render.preprocess(image, image_size) * 255).astype(np.uint8)
+
+
+class DrawingDataset(Dataset):
+    """Molecules as (drawing, formula features, SMILES ids), with a cache of drawings.
+
+    Items: uint8 tensor (S, S), float tensor (DESC_SIZE,) (zeros when masked), long tensor of
+    target ids with <bos> and <eos>.
+    """
+
+    def __init__(self, frame: pd.DataFrame, target: Vocab, image_size: int, variants: int,
+                 augment: bool, desc_keep: float, seed: int = 0):
+        self.smiles = frame["smiles"].tolist()
+        self.formulas = frame["formula"].tolist()
+        self.features = torch.tensor(
+            [formula_features(f, m) for f, m in zip(frame["formula"], frame["mw"])],
+            dtype=torch.float32,
+        )
+        self.tgt = [torch.tensor(target.encode(s, bos=True, eos=True)) for s in self.smiles]
+        self.image_size, self.variants, self.augment = image_size, max(1, variants), augment
+        self.desc_keep, self.seed = desc_keep, seed
+        self.cache: dict[tuple[int, int], np.ndarray] = {}
+        self.visits = [0] * len(self.smiles)
+        self.rng = random.Random(seed)
+
+    def __len__(self) -> int:
+        return len(self.smiles)
+
+    def drawing(self, index: int, variant: int) -> np.ndarray:
+        key = (index, variant)
+        if key not in self.cache:
+            seed = self.seed * 1_000_003 + index * 101 + variant
+            self.cache[key] = draw_item(self.smiles[index], self.image_size, seed, self.augment)
+        return self.cache[key]
+
+    def __getitem__(self, index: int):
+        variant = self.visits[index] % self.variants
+        self.visits[index] += 1
+        image = torch.from_numpy(self.drawing(index, variant))
+        if self.augment:
+            keep = self.rng.random() < self.desc_keep
+        else:  # validation: half the molecules with their formula, half without, fixed
+            keep = index % 2 == 0
+        desc = self.features[index] if keep else torch.zeros_like(self.features[index])
+        return image, desc, self.tgt[index]
+
+
+def read_molecules(data_dir: Path) -> pd.DataFrame:
+    path = Path(data_dir) / paths.MOLECULES_PARQUET.name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; build the data with `python -m chemnet.data build`")
+    return pd.read_parquet(path, columns=["smiles", "formula", "mw", "heavy_atoms", "split"])
+
+
+@register_task("image")
+class ImageTask(Task):
+    """2D drawing (+ optional formula) in, atom-level SMILES tokens out."""
+
+    @classmethod
+    def defaults(cls) -> dict:
+        # The reference settings: Adam 1e-3, batch 8, 20 epochs, ReduceLROnPlateau(0.5, 3).
+        return {
+            "variant": "reference",
+            "epochs": 20,
+            "batch_size": 8,
+            "lr": 0.001,
+            "scheduler": "plateau",
+            "gamma": 0.5,
+            "patience": 3,
+            "min_lr": 1e-6,
+            "max_atoms": 50,
+            "max_smiles_tokens": 100,
+            "variants": 4,
+            "desc_keep": 0.5,
+            "val_exact": 128,
+            "model": {},
+        }
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--max-atoms", type=int, default=None,
+                            help="train only on molecules with at most this many heavy atoms")
+        parser.add_argument("--variants", type=int, default=None,
+                            help="cached augmented drawings per molecule")
+        parser.add_argument("--desc-keep", type=float, default=None,
+                            help="probability a training item keeps its formula features")
+        parser.add_argument("--val-exact", type=int, default=None,
+                            help="validation drawings decoded greedily for val_exact")
+
+    def load_data(self, vocab: dict | None = None) -> tuple[Dataset, Dataset]:
+        cfg = self.config
+        frame = read_molecules(cfg.get("data_dir") or paths.DATA_DIR)
+        frame = frame[frame["heavy_atoms"] <= int(cfg["max_atoms"])]
+        train = frame[frame["split"] == "train"]
+        val = frame[frame["split"] == "val"]
+        if cfg.get("limit"):
+            train = train.sample(n=min(cfg["limit"], len(train)), random_state=cfg["seed"])
+        if cfg.get("val_limit"):
+            val = val.sample(n=min(cfg["val_limit"], len(val)), random_state=cfg["seed"])
+        if len(train) == 0:
+            raise ValueError(f"no training molecules with at most {cfg['max_atoms']} heavy atoms")
+        self.target = (Vocab.build(train["smiles"], "smiles") if vocab is None
+                       else Vocab.from_dict(vocab["target"]))
+        train, val = self._drop_long(train), self._drop_long(val)
+        self.counts = {"train_molecules": len(train), "val_molecules": len(val),
+                       "max_atoms": int(cfg["max_atoms"])}
+        logger.info("image task: %d train, %d val molecules (<= %d heavy atoms), %d tokens",
+                    len(train), len(val), cfg["max_atoms"], len(self.target))
+        size = self.model_config()["image_size"]
+        return (
+            DrawingDataset(train, self.target, size, cfg["variants"], True, cfg["desc_keep"],
+                           seed=cfg["seed"]),
+            DrawingDataset(val, self.target, size, 1, False, 0.0, seed=cfg["seed"]),
+        )
+
+    def _drop_long(self, frame: pd.DataFrame) -> pd.DataFrame:
+        lengths = frame["smiles"].map(lambda s: len(self.target.tokenize(s)))
+        keep = lengths <= int(self.config["max_smiles_tokens"])
+        if (~keep).any():
+            logger.warning("dropped %d molecules over %d SMILES tokens", int((~keep).sum()),
+                           self.config["max_smiles_tokens"])
+        return frame[keep].reset_index(drop=True)
+
+    def vocab_dict(self) -> dict:
+        return {"source": None, "target": self.target.to_dict()}
+
+    def model_config(self) -> dict:
+        return model_settings(self.config["variant"], self.config.get("model"))
+
+    def build_model(self) -> nn.Module:
+        # Record the full sizes, so a checkpoint survives later changes of the variant defaults.
+        self.config["model"] = self.model_config()
+        return build_image_model(self.config["variant"], len(self.target), **self.config["model"])
+
+    def collate(self, items: list) -> dict:
+        images, desc, tgt = zip(*items)
+        return {
+            "images": torch.stack(images).unsqueeze(1),  # (B, 1, S, S) uint8, scaled in loss
+            "desc": torch.stack(desc),
+            "tgt": pad_sequence(tgt, batch_first=True, padding_value=PAD_ID),
+        }
+
+    def loss(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, dict]:
+        tgt = batch["tgt"]
+        images = batch["images"].float() / 255.0  # uint8 travels, float is made on the device
+        logits = model(images, batch["desc"], tgt[:, :-1])  # (B, T, V)
+        gold = tgt[:, 1:]
+        loss = cross_entropy(logits.reshape(-1, logits.size(-1)), gold.reshape(-1),
+                             ignore_index=PAD_ID)
+        mask = gold != PAD_ID
+        correct = ((logits.argmax(-1) == gold) & mask).sum().item()
+        return loss, {"tokens": int(mask.sum().item()), "correct": int(correct),
+                      "samples": int(tgt.size(0))}
+
+    def lengths(self, dataset: Dataset) -> list[int]:
+        return [len(t) for t in dataset.tgt]
+
+    def validate_extra(self, model: nn.Module, dataset: Dataset, device: torch.device) -> dict:
+        """Greedy exact match (canonical SMILES) on the first ``val_exact`` validation drawings."""
+        from chemnet import chem
+        from chemnet.decode import greedy_decode
+
+        n = min(int(self.config.get("val_exact") or 0), len(dataset))
+        if n == 0:
+            return {}
+        hits = 0
+        for start in range(0, n, 64):
+            batch = self.collate([dataset[i] for i in range(start, min(n, start + 64))])
+            images = batch["images"].to(device).float() / 255.0
+            seqs = greedy_decode(model, images, batch["desc"].to(device),
+                                 max_len=int(self.config["max_smiles_tokens"]) + 2)
+            for i, seq in enumerate(seqs):
+                pred = chem.canonical_smiles(self.target.decode(seq.tokens))
+                hits += pred is not None and pred == chem.canonical_smiles(dataset.smiles[start + i])
+        return {"val_exact": hits / n}
+
+    def data_counts(self) -> dict:
+        return dict(getattr(self, "counts", {}))
