@@ -51,6 +51,15 @@ def canonical_smiles(smiles: str | None) -> str | None:
     return Chem.MolToSmiles(mol) if mol is not None else None
 
 
+def stereo_free_smiles(smiles: str | None) -> str | None:
+    """Canonical SMILES with stereochemistry removed, the form the models read and write."""
+    mol = parse_smiles(smiles)
+    if mol is None:
+        return None
+    Chem.RemoveStereochemistry(mol)
+    return Chem.MolToSmiles(mol)
+
+
 def is_valid_smiles(smiles: str | None) -> bool:
     return parse_smiles(smiles) is not None
 
