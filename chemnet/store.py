@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 MAX_QUERY_LENGTH = 500
 FUZZY_MIN_SCORE = 85.0
-FUZZY_SYNONYMS = 4  # synonyms per compound that take part in fuzzy matching
+FUZZY_SYNONYMS = 40  # synonyms per compound that take part in fuzzy matching
 INCHIKEY_PATTERN = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
 CID_PATTERN = re.compile(r"^(?:cid\s*:?\s*)?(\d{1,9})$", re.IGNORECASE)
 
@@ -36,7 +36,7 @@ CREATE TABLE compounds (
     mw REAL, smiles TEXT, canonical_smiles TEXT, flat_smiles TEXT, inchi TEXT, inchikey TEXT,
     model_inchikey TEXT, synonyms TEXT, descriptors TEXT, split TEXT
 );
-CREATE TABLE names (key TEXT, compound_id INTEGER, rank INTEGER, fuzzy INTEGER);
+CREATE TABLE names (key TEXT, compound_id INTEGER, rank INTEGER);
 """
 # Indexes are created after the bulk insert, which is several times faster than keeping them
 # up to date row by row.
@@ -101,7 +101,7 @@ def write_store(compounds, analyses, model_keys: dict, splits: dict, path: Path)
             ),
         )
         connection.executemany(
-            "INSERT INTO names VALUES (?,?,?,?)",
+            "INSERT INTO names VALUES (?,?,?)",
             (row for i, c in enumerate(compounds) for row in _name_rows(i, c)),
         )
         connection.executescript(INDEXES)
@@ -141,7 +141,7 @@ def _name_rows(index, compound):
         key = lookup_key(name)
         if key and key not in seen and not is_cas(name):
             seen.add(key)
-            yield key, index, rank, int(rank < 2 + FUZZY_SYNONYMS)
+            yield key, index, rank
 
 
 class Store:
@@ -155,8 +155,7 @@ class Store:
             )
         self._local = threading.local()
         self._fuzzy_lock = threading.Lock()
-        self._fuzzy_keys: list[str] | None = None
-        self._fuzzy_ids: list[int] | None = None
+        self._fuzzy_buckets: dict[int, tuple[list[str], list[int]]] | None = None
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -223,34 +222,47 @@ class Store:
         key = lookup_key(query)
         if len(key) < 4:
             return []
-        keys, ids = self._fuzzy_index()
-        hits = process.extract(
-            key, keys, scorer=fuzz.ratio, limit=limit * 4, score_cutoff=min_score
-        )
+        hits = []
+        for keys, ids in self._fuzzy_candidates(len(key), min_score):
+            found = process.extract(key, keys, scorer=fuzz.ratio, limit=limit * 4,
+                                    score_cutoff=min_score)
+            hits += [(score, ids[position]) for _, score, position in found]
+        hits.sort(key=lambda hit: -hit[0])
         matches, seen = [], set()
-        for _, score, position in hits:
-            compound_id = ids[position]
-            if compound_id in seen:
-                continue
-            seen.add(compound_id)
-            matches.append(Match(self.by_id(compound_id), "fuzzy", round(score, 1)))
-            if len(matches) == limit:
-                break
-        return matches
+        for score, compound_id in hits:
+            if compound_id not in seen:
+                seen.add(compound_id)
+                matches.append(Match(self.by_id(compound_id), "fuzzy", round(score, 1)))
+        return matches[:limit]
 
-    def _fuzzy_index(self) -> tuple[list[str], list[int]]:
+    def _fuzzy_candidates(self, length: int, min_score: float):
+        """The name buckets whose length allows a ratio of at least `min_score`.
+
+        fuzz.ratio is 2M / (len(a) + len(b)) with M <= min(len(a), len(b)), so a name much
+        longer or shorter than the query cannot reach the cut-off; skipping those buckets makes
+        a typo lookup several times faster.
+        """
+        buckets = self._fuzzy_index()
+        ratio = min_score / 100
+        shortest = int(length * ratio / (2 - ratio))
+        longest = int(length * (2 - ratio) / ratio) + 1
+        return [buckets[n] for n in range(shortest, longest + 1) if n in buckets]
+
+    def _fuzzy_index(self) -> dict[int, tuple[list[str], list[int]]]:
         with self._fuzzy_lock:
-            if self._fuzzy_keys is None:
+            if self._fuzzy_buckets is None:
                 rows = self._connection().execute(
-                    "SELECT key, compound_id FROM names WHERE fuzzy = 1 ORDER BY rank, compound_id"
+                    "SELECT key, compound_id FROM names WHERE rank < ? ORDER BY rank, compound_id",
+                    (2 + FUZZY_SYNONYMS,),
                 )
-                keys, ids = [], []
+                buckets: dict[int, tuple[list[str], list[int]]] = {}
                 for key, compound_id in rows:
+                    keys, ids = buckets.setdefault(len(key), ([], []))
                     keys.append(key)
                     ids.append(compound_id)
-                self._fuzzy_keys, self._fuzzy_ids = keys, ids
-                logger.info("fuzzy index holds %d names", len(keys))
-        return self._fuzzy_keys, self._fuzzy_ids
+                self._fuzzy_buckets = buckets
+                logger.info("fuzzy index holds %d names", sum(len(k) for k, _ in buckets.values()))
+        return self._fuzzy_buckets
 
     def lookup(self, query: str) -> Match | None:
         """Find the compound a free-text identifier means: CID, CAS, InChIKey, name, SMILES, typo.
@@ -299,8 +311,8 @@ class Store:
         """Model-set molecules whose name contains `text`, filtered by MW range and split."""
         clauses, params = ["split IS NOT NULL"], []
         if text.strip():
-            clauses.append("(name LIKE ? OR iupac_name LIKE ?)")
-            pattern = f"%{text.strip().lower()[:MAX_QUERY_LENGTH]}%"
+            clauses.append("(name LIKE ? ESCAPE '\\' OR iupac_name LIKE ? ESCAPE '\\')")
+            pattern = f"%{_escape_like(text.strip().lower()[:MAX_QUERY_LENGTH])}%"
             params += [pattern, pattern]
         if mw_min is not None:
             clauses.append("mw >= ?")
@@ -326,6 +338,11 @@ class Store:
         ).fetchall()
         by_split = {split: n for split, n in rows}
         return {"compounds": total, "molecules": sum(by_split.values()), **by_split}
+
+
+def _escape_like(text: str) -> str:
+    """Make %, _ and the escape character itself match literally in a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _to_compound(row: sqlite3.Row) -> Compound:
