@@ -51,7 +51,9 @@ def _data_section() -> None:
         note += f"; built in {summary['seconds']:.0f} s"
     if summary.get("limit"):
         note += f"; a partial build limited to {summary['limit']:,} table rows"
-    st.caption(note + ".")
+    st.caption(note + f". Reference dataset: {reference['molecules']:,} molecules, "
+               f"~{reference['pairs']:,} pairs, {reference['train']:,} / {reference['val']:,} / "
+               f"{reference['test']:,}.")
     frame = common.molecules()
     if len(frame):
         figure = px.histogram(frame, x="mw", color="split", nbins=60, barmode="stack",

@@ -6,6 +6,10 @@ import streamlit as st
 import common
 from chemnet import chem, explore
 
+DESCRIPTORS = {"logp": "logP", "tpsa": "TPSA (Å²)", "hbd": "H-bond donors",
+               "hba": "H-bond acceptors", "rotatable_bonds": "rotatable bonds", "rings": "rings",
+               "heavy_atoms": "heavy atoms"}
+
 common.init_page()
 st.title("Dataset explorer")
 if not common.ensure_data():
@@ -17,7 +21,7 @@ if molecules.empty:
 
 # Filters: any name (common, IUPAC, synonym) or formula, a weight range and the splits.
 low, high = float(molecules["mw"].min()), float(molecules["mw"].max())
-search, weights, splits = st.columns([2, 2, 1])
+search, weights, splits = st.columns([3, 3, 2])
 text = search.text_input("Name, formula or InChIKey", key="explore_text",
                          placeholder="e.g. caffeine, benzoic acid, C8H10N4O2")
 mw_range = weights.slider("Molecular weight (g/mol)", low, high, (low, high), key="explore_mw")
@@ -29,7 +33,8 @@ st.caption(f"{len(found):,} molecules shown (at most 500) of {len(molecules):,} 
 if found.empty:
     st.info("No molecule matches; try part of a name, or widen the weight range and splits.")
     st.stop()
-st.dataframe(found.drop(columns=["inchikey"]), hide_index=True, height=260,
+st.dataframe(found.drop(columns=["inchikey"]), hide_index=True,
+             height=260 if len(found) > 6 else "auto",
              column_config={"mw": st.column_config.NumberColumn("MW", format="%.2f")})
 
 # One molecule in detail; the choice survives reruns while it stays among the results.
@@ -45,7 +50,7 @@ compound = common.store().by_inchikey(picked)
 drawing, facts = st.columns([1, 2])
 png = common.structure_png(row["smiles"], 320)
 if png:
-    drawing.image(png, caption=row["smiles"])
+    drawing.image(png)
 else:
     drawing.warning("RDKit could not draw this SMILES.")
 facts.subheader(row["name"])
@@ -60,12 +65,11 @@ if compound and compound.inchi:
 facts.caption(f"InChIKey {picked}")
 
 molecule = molecules.set_index("inchikey").loc[picked]
-descriptor_names = ("logp", "tpsa", "hbd", "hba", "rotatable_bonds", "rings", "heavy_atoms")
-descriptors = {key: molecule[key] for key in descriptor_names if key in molecule}
+descriptors = {key: molecule[key] for key in DESCRIPTORS if key in molecule}
 rule_of_five = chem.lipinski(float(row["mw"]), descriptors)
 described, named = st.columns([1, 2])
 described.subheader("Descriptors")
-described.dataframe(pd.DataFrame({"descriptor": list(descriptors),
+described.dataframe(pd.DataFrame({"descriptor": [DESCRIPTORS[key] for key in descriptors],
                                   "value": [round(float(v), 2) for v in descriptors.values()]}),
                     hide_index=True)
 verdict = "passes" if rule_of_five["passes"] else "fails"

@@ -39,7 +39,7 @@ def test_caffeine_shows_its_names_descriptors_and_drawing(page):
     facts = " ".join(markdown.value for markdown in page.markdown)
     assert "C8H10N4O2" in facts and "194.19" in facts and "**CID** 2519" in facts
     descriptors, names = page.dataframe[1].value, page.dataframe[2].value
-    assert dict(zip(descriptors["descriptor"], descriptors["value"]))["hbd"] == 0
+    assert dict(zip(descriptors["descriptor"], descriptors["value"]))["H-bond donors"] == 0
     assert ("1,3,7-trimethylpurine-2,6-dione", "iupac") in set(zip(names["name"], names["kind"]))
     assert names.loc[0, "kind"] == "common"
     assert page.get("image")
