@@ -310,6 +310,7 @@ class Store:
     ) -> pd.DataFrame:
         """Model-set molecules whose name contains `text`, filtered by MW range and split."""
         clauses, params = ["split IS NOT NULL"], []
+        text = text.replace("\x00", "")  # SQLite would end the pattern at a NUL byte
         if text.strip():
             clauses.append("(name LIKE ? ESCAPE '\\' OR iupac_name LIKE ? ESCAPE '\\')")
             pattern = f"%{_escape_like(text.strip().lower()[:MAX_QUERY_LENGTH])}%"
