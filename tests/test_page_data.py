@@ -56,7 +56,8 @@ def test_weight_and_split_filters_bound_the_results(page):
 
 
 @pytest.mark.parametrize("text", ["hello-no-such-molecule", "'; DROP TABLE names; --",
-                                  "x" * 10_000, "%_%"])
+                                  "x" * 10_000, "%_%"],
+                         ids=["unknown", "sql", "10000-chars", "wildcards"])
 def test_unknown_or_hostile_text_says_nothing_matches(page, text):
     search(page, text)
     assert "No molecule matches" in page.info[0].value
