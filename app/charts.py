@@ -36,7 +36,9 @@ def smooth(values: pd.Series, weight: float) -> pd.Series:
     return ema.where(values.notna())
 
 
-def steps_per_epoch(steps: pd.DataFrame, total_steps: int | None, epochs: int | None) -> float | None:
+def steps_per_epoch(
+    steps: pd.DataFrame, total_steps: int | None, epochs: int | None
+) -> float | None:
     """Optimizer steps in one epoch, from the run's status or else from steps.csv."""
     if total_steps and epochs:
         return total_steps / epochs

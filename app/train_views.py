@@ -44,7 +44,7 @@ def launch_form(root: Path) -> None:
                               key=f"{task}_lr")
         device = mid.selectbox("Device", list(found), format_func=lambda d: f"{d}: {found[d]}",
                                key=f"{task}_device")
-        limit = right.number_input("Data limit (0 = all)", 0, 10**7, 0, step=100,
+        limit = right.number_input("Data limit, pairs (0 = all)", 0, 10**7, 0, step=100,
                                    key=f"{task}_limit")
         minutes = left.number_input("Time budget, minutes (0 = none)", 0.0, 1e5, 0.0,
                                    key=f"{task}_minutes")
@@ -53,8 +53,10 @@ def launch_form(root: Path) -> None:
         st.caption(f"Reference schedule for {task}: Adam, {ref['scheduler']}.")
         submitted = st.form_submit_button("Start training", type="primary")
     if submitted:
-        params = runs.RunParams(task, variant, int(epochs), int(batch), float(lr), device,
-                                int(limit) or None, float(minutes) or None)
+        limit = int(limit) or None
+        params = runs.RunParams(task, variant, int(epochs), int(batch), float(lr), device, limit,
+                                float(minutes) or None, val_limit=limit,
+                                log_every=_log_every(limit, int(batch)))
         try:
             info = runs.launch(params, run_id.strip() or None, runs_dir=root)
         except runs.RunError as exc:
@@ -62,6 +64,13 @@ def launch_form(root: Path) -> None:
             return
         st.session_state["train_selected"] = [info.run_id]
         st.success(f"Started {info.run_id} (pid {info.pid}).")
+
+
+def _log_every(limit: int | None, batch: int) -> int | None:
+    # A quick demo has few steps per epoch: log most of them so the step curve moves at once.
+    if limit is None:
+        return None
+    return max(1, min(10, limit // batch // 10))
 
 
 def runs_table(infos: list[runs.RunInfo]) -> None:

@@ -1,9 +1,9 @@
 """Run registry: launch the trainer detached, read run folders, stop, resume and delete runs.
 
 A run folder on disk is the only truth about a run (DESIGN.md): the trainer writes config.json,
-status.json, history.csv, steps.csv and train.log there, and this module adds launch.json (the
-pid and command line it started). Nothing here keeps a process handle between calls, so a page
-reload or an app restart loses nothing.
+status.json, history.csv, steps.csv and train.log there; this module adds launch.json (the pid
+and command line it started) and console.log (the trainer's stdout and stderr). Nothing here
+keeps a process handle between calls, so a page reload or an app restart loses nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ FINAL_STATES = ("finished", "failed", "stopped")
 DEVICES = ("auto", "cpu", "cuda")
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 LOG_TAIL_LINES = 30
+CONSOLE_LOG = "console.log"
 
 # Reference hyperparameters of each task (the original project's settings); the form starts here.
 REFERENCE_DEFAULTS = {
@@ -60,6 +61,8 @@ class RunParams:
     limit: int | None = None
     max_minutes: float | None = None
     seed: int | None = None
+    val_limit: int | None = None
+    log_every: int | None = None
 
 
 @dataclass
@@ -189,8 +192,15 @@ def is_trainer_alive(pid: int | None) -> bool:
 
 
 def log_tail(run_id: str, lines: int = LOG_TAIL_LINES, runs_dir: str | Path | None = None) -> str:
-    """The last lines of a run's train.log ('' when there is none)."""
-    path = run_dir(run_id, runs_dir) / "train.log"
+    """The last lines of a run's output ('' when there is none).
+
+    Runs launched here have console.log (the trainer's stdout and stderr: its log lines, tqdm,
+    and any traceback from before logging started); runs started by hand have train.log only.
+    """
+    folder = run_dir(run_id, runs_dir)
+    path = folder / CONSOLE_LOG
+    if not path.is_file() or path.stat().st_size == 0:
+        path = folder / "train.log"
     try:
         with path.open("rb") as fh:
             fh.seek(0, os.SEEK_END)
@@ -257,8 +267,12 @@ def read_run(run_id: str, runs_dir: str | Path | None = None) -> RunInfo:
         total_steps=status.get("total_steps"),
         updated=_timestamp(status.get("updated")) or _timestamp(launch.get("started")),
         message=str(status.get("message") or ""),
-        config=_read_json(folder / "config.json") or launch.get("config", {}),
+        config=_read_json(folder / "config.json"),
     )
+    relaunch = launch.get("params", {})
+    resumed_epochs = relaunch.get("epochs") if "resume" in relaunch else None
+    if resumed_epochs:  # config.json keeps the first launch's settings; a resume may add epochs
+        info.config["epochs"] = resumed_epochs
     info.alive = is_trainer_alive(pid)
     if info.active and not info.alive:
         _mark_dead(info, runs_dir)
@@ -271,7 +285,7 @@ def _mark_dead(info: RunInfo, runs_dir: str | Path | None) -> None:
     tail = log_tail(info.run_id, 8, runs_dir)
     info.state = "failed"
     info.message = f"process {info.pid} is gone without a final status" + (
-        f"; end of train.log:\n{tail}" if tail else "; train.log is empty"
+        f"; end of its log:\n{tail}" if tail else "; its log is empty"
     )
 
 
@@ -490,6 +504,12 @@ def validate_params(params: RunParams, tasks: dict[str, list[str]] | None = None
         if params.max_minutes is None
         else _check_range("max minutes", params.max_minutes, 0.01, 10**5, float),
         seed=None if params.seed is None else _check_range("seed", params.seed, 0, 2**31 - 1),
+        val_limit=None
+        if params.val_limit is None
+        else _check_range("validation limit", params.val_limit, 1, 10**7),
+        log_every=None
+        if params.log_every is None
+        else _check_range("log every", params.log_every, 1, 10**6),
     )
 
 
@@ -504,6 +524,8 @@ def trainer_argv(params: RunParams, run_id: str, runs_dir: Path) -> list[str]:
         "--limit": params.limit,
         "--max-minutes": params.max_minutes,
         "--seed": params.seed,
+        "--val-limit": params.val_limit,
+        "--log-every": params.log_every,
     }
     for flag, value in optional.items():
         if value is not None:
@@ -539,7 +561,9 @@ def _check_capacity(runs_dir, max_concurrent: int | None) -> None:
 def _spawn(argv: list[str], folder: Path, params: dict) -> int:
     # The child inherits CHEMNET_* so it trains on the data this app shows.
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    with (folder / "train.log").open("ab") as log:
+    # The trainer logs to train.log and stderr itself, so its console output goes to a file of
+    # its own: sending it to train.log too would write every log line twice.
+    with (folder / CONSOLE_LOG).open("ab") as log:
         # A new session detaches the trainer from the app: it outlives a page reload, an app
         # restart and Ctrl-C in the app's terminal.
         proc = subprocess.Popen(
@@ -606,17 +630,31 @@ def resume(
     run_id: str,
     runs_dir: str | Path | None = None,
     max_concurrent: int | None = None,
+    epochs: int | None = None,
 ) -> RunInfo:
-    """Continue a stopped or failed run from its last.pth, appending to the same history."""
+    """Continue a run from its last.pth, appending to the same history.
+
+    Args:
+        run_id: a stopped or failed run, or a finished one given more epochs.
+        runs_dir: the runs folder (default chemnet.paths.RUNS_DIR).
+        max_concurrent: limit on active runs (default CHEMNET_MAX_RUNS or 2).
+        epochs: a new total number of epochs; None keeps the run's own.
+    """
     info = read_run(run_id, runs_dir)
     if info.active:
         raise RunError(f"run {run_id!r} is still {info.state}")
     if not (info.path / "last.pth").is_file():
         raise RunError(f"run {run_id!r} has no last.pth to resume from")
+    if epochs is not None:
+        epochs = _check_range("epochs", epochs, 1, 1000)
+    if info.state == "finished" and (epochs or 0) <= (info.epoch or 0):
+        raise RunError(f"run {run_id!r} finished its {info.epoch} epochs; ask for more to resume")
     _check_capacity(runs_dir, max_concurrent)
     root = runs_root(runs_dir).resolve()
     argv = [sys.executable, "-m", TRAINER_MODULE, "--resume", run_id, "--runs-dir", str(root)]
-    _spawn(argv, info.path, {"resume": run_id})
+    if epochs is not None:
+        argv += ["--epochs", str(epochs)]
+    _spawn(argv, info.path, {"resume": run_id, "epochs": epochs})
     return read_run(run_id, runs_dir)
 
 
