@@ -53,7 +53,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises several types for truncated or foreign files
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: corrupt or not a PyTorch checkpoint ({first[:120]})"
+        ) from exc
     if not isinstance(obj, dict):
         raise CheckpointError(f"{path} is not a checkpoint dict (found {type(obj).__name__})")
     missing = [key for key in REQUIRED_KEYS if key not in obj]

@@ -47,10 +47,12 @@ DEFAULTS = {
     "max_minutes": None,
     "log_every": 10,
     "num_threads": None,
+    "num_workers": 0,  # DataLoader worker processes for the training set (image rendering)
     "best_metric": "val_loss",
 }
 # Flags that a resumed run may change; everything else comes from the run's config.json.
-RESUME_OVERRIDES = ("epochs", "max_minutes", "device", "log_every", "num_threads", "val_limit")
+RESUME_OVERRIDES = ("epochs", "max_minutes", "device", "log_every", "num_threads", "val_limit",
+                    "num_workers")
 
 
 class StopTraining(Exception):
@@ -150,7 +152,10 @@ class Trainer:
         world, rank = (self.world, self.rank) if shuffle else (1, 0)
         sampler = BucketBatchSampler(lengths, batch, shuffle=shuffle, seed=self.config["seed"],
                                      rank=rank, world=world)
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=self.task.collate)
+        # Workers only for training: they keep their drawing caches across epochs.
+        workers = int(self.config.get("num_workers") or 0) if shuffle else 0
+        return DataLoader(dataset, batch_sampler=sampler, collate_fn=self.task.collate,
+                          num_workers=workers, persistent_workers=workers > 0)
 
     # ----- loop -----
 
@@ -308,7 +313,8 @@ class Trainer:
             t = torch.tensor([float(flag)], device=self.device)
             dist.all_reduce(t)
             flag = bool(t.item() > 0)
-            self.stop_reason = self.stop_reason or "a signal on another rank"
+            if flag and self.stop_reason is None:
+                self.stop_reason = "a signal on another rank"
         return flag
 
     def _out_of_time(self) -> bool:

@@ -1,0 +1,127 @@
+"""Ship a run's best checkpoint: `python -m chemnet.ship --run RUN_ID --task name`.
+
+Copies results/runs/<run>/best.pth to models/<model>.pth (all checkpoint keys kept), writes
+the epoch history the Training page shows (results/training_history.csv for the name model)
+and the model card models/<model>.json with test-split metrics from chemnet.evaluate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from chemnet import paths
+from chemnet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from chemnet.runfiles import HISTORY_COLUMNS, write_json_atomic
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILES = {"name": "name2smiles", "image": "image2smiles"}
+
+
+def history_path(task: str) -> Path:
+    name = "training_history.csv" if task == "name" else f"{task}_training_history.csv"
+    return paths.RESULTS_DIR / name
+
+
+def copy_history(run_dir: Path, out: Path, last_epoch: int) -> int:
+    """Keep the five reference columns of the run's history up to the shipped epoch."""
+    with (run_dir / "history.csv").open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if int(float(r["epoch"])) <= last_epoch]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, HISTORY_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return len(rows)
+
+
+def hardware(config: dict) -> dict:
+    return {
+        "device": config.get("device_used", "cpu"),
+        "processes": config.get("world_size", 1),
+        "threads_per_process": config.get("num_threads") or torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "note": "CPU cores shared with other jobs while training",
+    }
+
+
+def model_card(ckpt: dict, run_id: str, history_rows: int, test: dict | None) -> dict:
+    config = ckpt["config"]
+    metrics = ckpt["metrics"]
+    return {
+        "task": config["task"],
+        "variant": config.get("variant"),
+        "run_id": run_id,
+        "config": config,
+        "data": config.get("data", {}),
+        "training": {
+            "epochs": int(ckpt["epoch"]),
+            "history_epochs": history_rows,
+            "steps": metrics.get("step"),
+            "seconds": round(float(metrics.get("train_seconds", 0.0)), 1),
+            "hardware": hardware(config),
+            "val": {k: metrics[k] for k in ("val_loss", "val_accuracy", "val_exact")
+                    if k in metrics},
+        },
+        "test": test,
+        "shipped": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+def ship(run_id: str, task: str = "name", runs_dir: Path | None = None,
+         evaluate: bool = True, eval_limit: int | None = None) -> dict:
+    """Copy the best checkpoint, write history and model card; returns the card."""
+    run_dir = Path(runs_dir or paths.RUNS_DIR) / run_id
+    ckpt = load_checkpoint(run_dir / "best.pth")
+    if ckpt["config"]["task"] != task:
+        raise CheckpointError(f"run {run_id} trained task {ckpt['config']['task']!r}, not {task!r}")
+    target = paths.MODELS_DIR / f"{MODEL_FILES.get(task, task)}.pth"
+    save_checkpoint(ckpt, target)
+    rows = copy_history(run_dir, history_path(task), int(ckpt["epoch"]))
+    logger.info("shipped %s epoch %d to %s", run_id, ckpt["epoch"], target)
+    test = None
+    if evaluate:
+        from chemnet.evaluate import evaluate_checkpoint, headline
+
+        test = headline(evaluate_checkpoint(target, split="test", limit=eval_limit))
+        test["limit"] = eval_limit
+    card = model_card(ckpt, run_id, rows, test)
+    write_json_atomic(target.with_suffix(".json"), card)
+    return card
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chemnet.ship", description=__doc__)
+    parser.add_argument("--run", required=True, help="run id under results/runs/")
+    parser.add_argument("--task", default="name")
+    parser.add_argument("--runs-dir", default=None)
+    parser.add_argument("--no-eval", action="store_true", help="skip the test-split evaluation")
+    parser.add_argument("--eval-limit", type=int, default=None,
+                        help="evaluate a random sample of this many test examples")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        card = ship(args.run, args.task, Path(args.runs_dir) if args.runs_dir else None,
+                    evaluate=not args.no_eval, eval_limit=args.eval_limit)
+    except (CheckpointError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"training": card["training"], "test": card["test"]}, indent=2,
+                     default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
