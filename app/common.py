@@ -24,8 +24,7 @@ logger = logging.getLogger(__name__)
 STATE_DEFAULTS = {
     "selected_inchikey": None,  # the molecule last opened in the dataset explorer
 }
-# One build at a time per process: a second session waits for the first one's result.
-_BUILD_LOCK = threading.Lock()
+BUILD_POLL_SECONDS = 0.5
 
 
 def init_page() -> None:
@@ -57,34 +56,62 @@ def _env_dir(variable: str, default: Path) -> Path:
 def ensure_data() -> bool:
     """Make sure data/ is built, building it with a progress bar when it is missing.
 
+    The build runs in a background thread shared by all sessions, so a rerun (a click while
+    waiting) or a second browser tab follows the same build instead of restarting it.
+
     Returns:
         True when the data is ready; False after showing an error the page should stop on.
     """
     folder = data_dir()
     if dataset.is_built(folder):
         return True
-    notice = st.info("First start: building the molecule database from the bundled tables.")
-    bar = st.progress(0.0, text="Waiting for the build to start")
-
-    def report(fraction: float, message: str) -> None:
-        bar.progress(min(max(float(fraction), 0.0), 1.0), text=message)
-
-    try:
-        with _BUILD_LOCK:
-            # Another session may have finished the build while this one waited on the lock.
-            if not dataset.is_built(folder):
-                counts = dataset.build(data_dir=folder, progress=report)
-                logger.info("built data for the app: %s", counts)
-    except Exception as exc:  # the page shows why instead of a traceback
-        logger.exception("data build failed")
-        notice.empty()
-        bar.empty()
-        st.error(f"Could not build the molecule database in {folder}: {exc}")
-        return False
+    build = _build_for(str(folder))
+    if build.done.is_set() and build.error is None:  # built once, but the files went away since
+        _build_for.clear()
+        build = _build_for(str(folder))
+    notice = st.info("First start: building the molecule database from the bundled tables; "
+                     "this takes a few minutes.")
+    bar = st.progress(0.0, text="Starting the build")
+    while not build.done.wait(BUILD_POLL_SECONDS):
+        bar.progress(build.fraction, text=build.message)
     notice.empty()
     bar.empty()
+    if build.error is not None:
+        _build_for.clear()  # the next run tries again
+        st.error(f"Could not build the molecule database in {folder}: {build.error}")
+        return False
     st.cache_data.clear()  # tables cached before the build described an empty folder
     return True
+
+
+class _Build:
+    """One data build in a background thread, with its progress for the pages to show."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.fraction, self.message = 0.0, "Starting the build"
+        self.error: Exception | None = None
+        self.done = threading.Event()
+        threading.Thread(target=self._run, name="chemnet-data-build", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            counts = dataset.build(data_dir=self.folder, progress=self._report)
+            logger.info("built data for the app: %s", counts)
+        except Exception as exc:  # shown on the page instead of a traceback
+            logger.exception("data build failed")
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def _report(self, fraction: float, message: str) -> None:
+        self.fraction, self.message = min(max(float(fraction), 0.0), 1.0), message
+
+
+@st.cache_resource(show_spinner=False)
+def _build_for(folder: str) -> _Build:
+    # Cached per folder and process: every session waiting on this folder shares one build.
+    return _Build(Path(folder))
 
 
 def store() -> Store:
