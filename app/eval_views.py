@@ -83,8 +83,9 @@ def headline(result: dict) -> None:
     columns = st.columns(len(LABELS))
     for column, (key, label) in zip(columns, LABELS.items()):
         value = result.get(key, 0.0)
-        delta = f"{value - REFERENCE[key]:+.1%} vs ref." if key in REFERENCE else None
-        column.metric(label, f"{value:.1%}", delta)
+        fmt = ".3f" if key.endswith("f1") else ".1%"  # F1 reads as a score, the rest as rates
+        delta = f"{value - REFERENCE[key]:+{fmt}} vs ref." if key in REFERENCE else None
+        column.metric(label, f"{value:{fmt}}", delta)
     scope = "whole split" if result.get("limit") is None else f"random sample of {result['n']}"
     st.caption(
         f"{result['task']} model, {result['split']} split ({scope}, {result['tokens']} tokens), "

@@ -1,9 +1,15 @@
 """Evaluation: example sampling, figures from known predictions, the CLI on a tiny checkpoint."""
 
+import json
+import os
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 
-from chemnet import eval_data, evaluate
+from chemnet import eval_data, evaluate, routing
+from chemnet.paths import ROOT
 
 VOCAB = ["<pad>", "<bos>", "<eos>", "<unk>", "C", "O", "N"]
 
@@ -86,3 +92,72 @@ def test_cache_key_changes_with_content_split_and_limit(tmp_path):
     ckpt.write_bytes(b"two, longer")
     assert evaluate.cache_path(ckpt, "test", 500, 1, tmp_path) != key
     assert evaluate.cached_result(ckpt, "test", 500, cache_dir=tmp_path) is None
+
+
+def _env(data_dir, results_dir):
+    env = dict(os.environ)
+    env.update(CHEMNET_DATA_DIR=str(data_dir), CHEMNET_RESULTS_DIR=str(results_dir))
+    return env
+
+
+def _cli(*args, env):
+    cmd = [sys.executable, "-m", "chemnet.evaluate", *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_on_tiny_checkpoint_prints_figures_and_caches(tiny_name_model, built_data, tmp_path):
+    env = _env(built_data, tmp_path / "results")
+    done = _cli("--model", str(tiny_name_model), "--limit", "24", "--json", env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    assert summary["task"] == "name" and summary["split"] == "test" and summary["n"] == 24
+    for key in evaluate.HEADLINE:
+        assert 0.0 <= summary[key] <= 1.0, key
+    assert sum(group["n"] for group in summary["by_kind"].values()) == 24
+
+    cached = list((tmp_path / "results" / "eval").glob("name2smiles-*-test-24-b1.json"))
+    assert len(cached) == 1
+    result = json.loads(cached[0].read_text())
+    # The headline agrees with the per-example records it was computed from.
+    records = result["records"]
+    tokens = sum(r["tf_total"] for r in records)
+    assert result["tokens"] == tokens
+    assert result["token_accuracy"] == pytest.approx(sum(r["tf_correct"] for r in records) / tokens)
+    assert result["exact_match"] == pytest.approx(sum(r["correct"] for r in records) / 24)
+    assert sum(row["support"] for row in result["per_token"]) == tokens
+
+    text = _cli("--model", str(tiny_name_model), "--limit", "24", env=env)
+    assert text.returncode == 0
+    assert "token_accuracy" in text.stdout and "reference baseline" in text.stdout
+
+
+def test_evaluate_checkpoint_reuses_the_cache(tiny_name_model, built_data, tmp_path):
+    first = evaluate.evaluate_checkpoint(tiny_name_model, "val", 8, built_data,
+                                         cache_dir=tmp_path)
+    again = evaluate.evaluate_checkpoint(tiny_name_model, "val", 8, built_data,
+                                         cache_dir=tmp_path)
+    assert again["created"] == first["created"] and again["split"] == "val"
+    assert evaluate.cached_result(tiny_name_model, "val", 8, cache_dir=tmp_path) == again
+
+
+def test_cli_explains_a_missing_checkpoint(built_data, tmp_path):
+    done = _cli("--model", str(tmp_path / "nope.pth"), env=_env(built_data, tmp_path))
+    assert done.returncode == 2
+    assert "checkpoint not found" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_routing_matrix_counts_both_kinds_of_mistake():
+    records = [
+        _record("a", "common", "CCO", "CCO", True, 1, 1) | {"confidence": 0.9, "correct": True},
+        _record("b", "common", "CCO", "CCN", True, 1, 1) | {"confidence": 0.9, "correct": False},
+        _record("c", "common", "CCO", "CCO", True, 1, 1) | {"confidence": 0.2, "correct": True},
+        _record("d", "common", "CCO", "C1C", False, 1, 1) | {"confidence": 0.9, "correct": False},
+    ]
+    routed = routing.route(records, threshold=0.5)  # the chat engineer's rule, no store
+    assert [r["accepted"] for r in routed] == [True, True, False, False]
+    table = routing.routing_matrix(routed)
+    assert table["counts"] == {"accepted": {"correct": 1, "wrong": 1},
+                               "rejected": {"correct": 1, "wrong": 1}}
+    assert table["precision"] == 0.5 and table["recall"] == 0.5
+    assert table["routing_accuracy"] == 0.5
+    assert sum(table["reasons"].values()) == 4
