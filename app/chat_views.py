@@ -41,8 +41,10 @@ def engine() -> ChatEngine:
 
 @st.cache_resource(show_spinner=False)
 def _engine(store: str, name_model: str, image_model: str) -> ChatEngine:
-    # The engine loads the store and models lazily and reloads a checkpoint that changed.
-    return ChatEngine(store_path=store, name_model=name_model, image_model=image_model)
+    # Shared by all sessions; it reloads a checkpoint that changed on disk.
+    engine = ChatEngine(store_path=store, name_model=name_model, image_model=image_model)
+    engine.warm()
+    return engine
 
 
 def history() -> list[dict]:

@@ -58,7 +58,7 @@ class ChatAnswer(BaseModel):
 @asynccontextmanager
 async def _lifespan(app: FastAPI):
     # Load the store and models before the first request, so no client waits for them.
-    chat.answer("caffeine", "auto")
+    chat.get_engine().warm()
     yield
 
 

@@ -15,8 +15,11 @@ import threading
 from pathlib import Path
 from urllib.parse import quote
 
+from rapidfuzz import fuzz
+
 from chemnet import chem, names, paths
 from chemnet.calibrate import DEFAULT_THRESHOLD, load_threshold
+from chemnet.typos import TypoIndex
 from chemnet.query import MAX_MESSAGE_CHARS, Query, looks_chemical, parse_message
 
 logger = logging.getLogger(__name__)
@@ -189,6 +192,13 @@ class ChatEngine:
         value = load_threshold(self.name_model)
         return (DEFAULT_THRESHOLD, False) if value is None else (value, True)
 
+    def warm(self) -> None:
+        """Load the store, its typo index and the name model now, so no user waits for them."""
+        store = self.store()
+        if store is not None:
+            store.fuzzy("warm up the typo index")
+        self.predictor(self.name_model)
+
     # Answers -------------------------------------------------------------------------------
 
     def answer(self, message: object, mode: str = "auto") -> dict:
@@ -247,22 +257,23 @@ class ChatEngine:
             result.update(status="error", message="The compound store is not built yet: run "
                                                   "`python -m chemnet.data build`.")
             return
-        match = store_lookup(store, query)
+        match, others = store_lookup(store, query)
         if match is None:
             result["message"] = _not_known(query)
             return
-        _use_match(result, match, store, query)
+        _use_match(result, match, others, query)
 
     def _from_model(self, query: Query, result: dict) -> None:
+        store = self.store()
+        # Only exact names here: ai mode never answers from a typo match, so skip the slow path.
+        match, _ = store_lookup(store, query, fuzzy=False) if store else (None, [])
+        if match is None and not looks_chemical(query.subject):
+            result["message"] = _not_known(query) + " It does not look like a chemical name."
+            return
         predictor, error = self.predictor(self.name_model)
         if predictor is None:
             result.update(status="error", message=f"Name model not available ({error}). Train "
                                                   "one on the Training page or use fallback mode.")
-            return
-        store = self.store()
-        match = store_lookup(store, query) if store else None
-        if match is None and not looks_chemical(query.subject):
-            result["message"] = _not_known(query) + " It does not look like a chemical name."
             return
         prediction = self._predict(predictor, query.subject)
         if not prediction.valid:
@@ -279,24 +290,31 @@ class ChatEngine:
 
     def _auto(self, query: Query, result: dict) -> None:
         store = self.store()
-        match = store_lookup(store, query) if store else None
+        exact, _ = store_lookup(store, query, fuzzy=False) if store else (None, [])
         predictor, error = self.predictor(self.name_model)
         prediction = None
-        if predictor is not None and (match is not None or looks_chemical(query.subject)):
+        if predictor is not None and (exact is not None or looks_chemical(query.subject)):
             prediction = self._predict(predictor, query.subject)
         threshold, calibrated = self.threshold()
-        accepted, reason = accept_model_answer(prediction, match, threshold)
+        accepted, reason = accept_model_answer(prediction, exact, threshold)
         if predictor is None:
             reason = f"the name model is not available: {error}"
-        if not calibrated and prediction is not None:
+        elif prediction is None:
+            reason = "the text does not look like a chemical name"
+        elif not calibrated:
             reason += " [uncalibrated threshold]"
         if accepted:
             _use_prediction(result, prediction, store)
-        elif match is not None:
-            _use_match(result, match, store, query)
+            result["reason"] = reason
+            return
+        # The typo search is the slow path: only when the model's answer is not taken.
+        match, others = (exact, []) if exact or not store else store_lookup(store, query)
+        if match is not None:
+            _use_match(result, match, others, query)
+            result["reason"] = f"{result['reason']}; not the model: {reason}"
         else:
             result["message"] = _not_known(query) + f" Not using the model: {reason}."
-        result["reason"] = reason
+            result["reason"] = reason
 
     def _predict(self, predictor, subject: str):
         # The model learned lower-case names (the dataset lower-cases them).
@@ -352,16 +370,56 @@ def _predict_image(predictor, image, formula: str | None):
     return predictor.predict([image])[0]
 
 
-def store_lookup(store, query: Query):
-    """The store's Match for a query, exact identifiers first, then names and typos."""
+def store_lookup(store, query: Query, fuzzy: bool = True) -> tuple:
+    """(the store's Match for a query or None, other close matches for a typo).
+
+    Exact identifiers and names come first; then a typo-tolerant search, whose best hit is kept
+    only when it is plausible (see `plausible_fuzzy`).
+    """
     if query.kind == "cid":
-        found = store.by_cid(int(query.subject))
-        return _match(found, "cid")
+        return _match(store.by_cid(int(query.subject)), "cid"), []
     if query.kind == "cas":
-        return _match(store.by_cas(query.subject), "cas")
+        return _match(store.by_cas(query.subject), "cas"), []
     if query.kind == "inchikey":
-        return _match(store.by_inchikey(query.subject), "inchikey")
-    return store.lookup(query.subject)
+        return _match(store.by_inchikey(query.subject), "inchikey"), []
+    exact = _match(store.by_name(query.subject), "name")
+    if exact is not None or not fuzzy:
+        return exact, []
+    matches = _plausible(one_edit_matches(store, query.subject), query.subject)
+    if not matches:  # the full similarity scan is the slow path: only when one edit is not enough
+        matches = _plausible(store.fuzzy(query.subject, limit=4), query.subject)
+    return (matches[0], matches[1:]) if matches else (None, [])
+
+
+def _plausible(matches: list, subject: str) -> list:
+    return [m for m in matches if plausible_fuzzy(m, subject)]
+
+
+_typo_indexes: dict[Path, TypoIndex] = {}
+
+
+def one_edit_matches(store, subject: str) -> list:
+    """Store matches for names one typo away from subject (see chemnet.typos)."""
+    from chemnet.store import Match
+
+    index = _typo_indexes.get(store.path)
+    if index is None:
+        index = _typo_indexes.setdefault(store.path, TypoIndex(store.path))
+    found = [(store.by_id(cid), score) for cid, score in index.candidates(subject)]
+    return [Match(compound, "fuzzy", score) for compound, score in found if compound is not None]
+
+
+def plausible_fuzzy(match, subject: str) -> bool:
+    """Keep a typo match when it is close, the text reads as chemistry, or it hit a main name.
+
+    Short everyday words sit one edit away from some obscure synonym ("joke", "table"); such a
+    hit is dropped unless it is very close or matches the compound's own name.
+    """
+    if match.score >= 90 or looks_chemical(subject):
+        return True
+    key = names.lookup_key(subject)
+    main_names = (match.compound.name, match.compound.iupac_name)
+    return any(fuzz.ratio(key, names.lookup_key(n or "")) >= 85 for n in main_names)
 
 
 def _match(compound, how: str):
@@ -370,13 +428,12 @@ def _match(compound, how: str):
     return Match(compound, how) if compound is not None else None
 
 
-def _use_match(result: dict, match, store, query: Query) -> None:
+def _use_match(result: dict, match, others: list, query: Query) -> None:
     fill_compound(result, match.compound)
     result.update(source="database", confidence=round(match.score / 100, 3))
     if match.how == "fuzzy":
         result["reason"] = (f"closest database name to '{query.subject[:60]}' "
                             f"(similarity {match.score:.0f}/100)")
-        others = store.fuzzy(query.subject, limit=4)[1:]
         result["alternatives"] = [
             {"name": m.compound.name, "smiles": m.compound.canonical_smiles or m.compound.smiles,
              "confidence": round(m.score / 100, 3)} for m in others
