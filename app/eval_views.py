@@ -172,14 +172,10 @@ def routing_panel(result: dict) -> None:
     """The 2x2 table of auto mode's acceptance rule against correctness, at a chosen threshold."""
     calibrated = load_threshold(result["checkpoint"])
     note = f"calibrated threshold {calibrated:.2f}" if calibrated is not None else "not calibrated"
-    threshold = st.slider(f"Confidence threshold ({note})", 0.0, 1.0,
-                          calibrated if calibrated is not None else DEFAULT_THRESHOLD, 0.01, key="eval_thr")
+    start = calibrated if calibrated is not None else DEFAULT_THRESHOLD
+    threshold = st.slider(f"Confidence threshold ({note})", 0.0, 1.0, start, 0.01, key="eval_thr")
     lookup = common.store().lookup if result["task"] == "name" else None
-    try:
-        routed = routing.route(result["records"], threshold, lookup)
-    except ImportError as exc:
-        st.info(f"The chat module's acceptance rule is not available yet ({exc}).")
-        return
+    routed = routing.route(result["records"], threshold, lookup)
     table = routing.routing_matrix(routed)
     counts = pd.DataFrame(table["counts"]).T.rename(columns=str.capitalize)
     counts.index = ["model answer accepted", "sent to the store"]

@@ -1,6 +1,7 @@
 """The Evaluation page under AppTest: cached results render; a tiny checkpoint evaluates."""
 
 import json
+import shutil
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -66,3 +67,22 @@ def test_cached_result_shows_headline_heatmap_table_and_errors(dirs):
     per_token = next(t for t in tables if "f1" in t.columns)
     assert list(per_token["token"]) == ["C", "<eos>", "N", "O"]
     assert "methylamine" in [m.value.strip("*") for m in at.markdown]
+
+
+def test_tiny_checkpoint_evaluates_from_the_page(dirs, tiny_name_model):
+    models, results = dirs
+    shutil.copy(tiny_name_model, models / "name2smiles.pth")
+    at = AppTest.from_file(PAGE, default_timeout=240).run()
+    assert not at.exception
+    assert "no cached test evaluation" in at.info[0].value
+    at.number_input(key="eval_limit").set_value(12).run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert {m.label for m in at.metric} >= {"Token accuracy", "Macro F1", "Exact match"}
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    assert any(t["type"] == "heatmap" for spec in specs for t in spec["data"])
+    per_token = next(df.value for df in at.dataframe if "f1" in df.value.columns)
+    assert per_token["support"].sum() > 12  # every target token of the 12 names
+    assert list((results / "eval").glob("name2smiles-*-test-12-b1.json"))
+    # the routing tab ran the chat engineer's rule over the store
+    assert any("Routed the right way" == m.label for m in at.metric)
