@@ -25,6 +25,7 @@ import pandas as pd
 
 from chemnet import chem, paths
 from chemnet.chat import ChatEngine, connectivity
+from chemnet.names import is_catalogue_code, is_learnable_name
 
 NO_MOLECULE = ["hello", "thanks!", "what can you do", "how are you", "tell me a joke"]
 TEMPLATES = {
@@ -56,6 +57,8 @@ def build_queries(store_path: Path, count: int, seed: int) -> list[tuple[str, st
             "SELECT name, iupac_name, cas, canonical_smiles, inchikey FROM compounds "
             "WHERE split IS NOT NULL AND name != '' AND cas != '' ORDER BY id"
         ).fetchall()
+    # Names that are registry codes or CAS numbers ("nsc518045") are not what people type.
+    rows = [row for row in rows if is_learnable_name(row[0]) and not is_catalogue_code(row[0])]
     rng.shuffle(rows)
     kinds = list(TEMPLATES)
     queries = []
