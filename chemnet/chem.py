@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from rdkit import Chem, DataStructs, RDLogger
 from rdkit.Chem import AllChem, Crippen, Descriptors, Draw, Lipinski, rdMolDescriptors
+from rdkit.Chem import rdFingerprintGenerator
 from rdkit.Chem.Draw import rdMolDraw2D
 
 logger = logging.getLogger(__name__)
@@ -141,7 +142,10 @@ def _fingerprint(smiles: str | None):
     mol = parse_smiles(smiles)
     if mol is None:
         return None
-    return AllChem.GetMorganFingerprintAsBitVect(mol, 2, nBits=2048)
+    # Same bits as the deprecated GetMorganFingerprintAsBitVect, which logs a warning per
+    # call; a generator per call since sharing one across the API's threads is not documented.
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    return generator.GetFingerprint(mol)
 
 
 def draw_png(smiles: str, size: int = 300) -> bytes | None:
