@@ -50,13 +50,18 @@ class RunFiles:
             raise FileNotFoundError(f"no run at {run_dir} (config.json missing)")
         return json.loads(path.read_text())
 
-    def setup_logging(self) -> None:
-        """Log to stderr and, on the writing rank, to train.log."""
+    def setup_logging(self) -> list[logging.Handler]:
+        """Log to stderr and, on the writing rank, to train.log; returns the new handlers."""
         handlers: list[logging.Handler] = [logging.StreamHandler()]
         if self.write:
             handlers.append(logging.FileHandler(self.log))
-        logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        root = logging.getLogger()
+        root.setLevel(logging.INFO if self.write else logging.WARNING)
+        fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for handler in handlers:
+            handler.setFormatter(fmt)
+            root.addHandler(handler)
+        return handlers
 
     def write_config(self, config: dict) -> None:
         if self.write:

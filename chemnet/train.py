@@ -420,9 +420,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     trainer = Trainer(config, resume=bool(args.resume))
-    trainer.files.setup_logging()
-    signal.signal(signal.SIGTERM, trainer.request_stop)
-    signal.signal(signal.SIGINT, trainer.request_stop)
+    handlers = trainer.files.setup_logging()
+    previous = {sig: signal.signal(sig, trainer.request_stop)
+                for sig in (signal.SIGTERM, signal.SIGINT)}
     code = 0
     try:
         trainer.files.status("running", message="loading data")
@@ -435,6 +435,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for handler in handlers:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
     return code
 
 

@@ -10,6 +10,7 @@ reorder or repeat it with ``index_select`` without knowing the model.
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import nn
@@ -125,8 +126,10 @@ class TransformerSeq2Seq(nn.Module):
         self.src_embed = nn.Embedding(src_vocab, d_model, padding_idx=PAD_ID)
         self.tgt_embed = nn.Embedding(tgt_vocab, d_model, padding_idx=PAD_ID)
         self.register_buffer("positions", _sinusoids(max_len, d_model), persistent=False)
-        self.core = nn.Transformer(d_model, heads, layers, layers, ff, dropout, batch_first=True,
-                                   norm_first=True)
+        with warnings.catch_warnings():  # nested tensors do not apply to pre-norm; say nothing
+            warnings.simplefilter("ignore", UserWarning)
+            self.core = nn.Transformer(d_model, heads, layers, layers, ff, dropout,
+                                       batch_first=True, norm_first=True)
         self.out = nn.Linear(d_model, tgt_vocab)
 
     def _embed(self, table: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
