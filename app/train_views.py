@@ -110,15 +110,23 @@ def _progress_text(p: runs.Progress, state: str) -> str:
 
 
 def _controls(info: runs.RunInfo, root: Path) -> None:
-    left, right, _ = st.columns([1, 1, 4])
+    left, mid, _ = st.columns([1, 2, 3])
+    key = info.run_id
     try:
-        if info.active and left.button("Stop", key=f"stop_{info.run_id}"):
-            runs.stop(info.run_id, root)
-            st.toast(f"Stopping {info.run_id}: it saves last.pth first.")
-        if not info.active and (info.path / "last.pth").is_file():
-            if right.button("Resume", key=f"resume_{info.run_id}"):
-                runs.resume(info.run_id, root)
-                st.rerun(scope="app")
+        if info.active:
+            if left.button("Stop", key=f"stop_{key}"):
+                runs.stop(info.run_id, root)
+                st.toast(f"Stopping {info.run_id}: it saves last.pth first.")
+            return
+        if not (info.path / "last.pth").is_file():
+            return
+        epochs = None
+        if info.state == "finished":  # only more epochs make sense after a finished run
+            more = mid.number_input("More epochs", 1, 1000, 5, key=f"more_{key}")
+            epochs = (info.epoch or 0) + int(more)
+        if left.button("Resume", key=f"resume_{key}"):
+            runs.resume(info.run_id, root, epochs=epochs)
+            st.rerun(scope="app")
     except runs.RunError as exc:
         st.error(str(exc))
 

@@ -30,6 +30,7 @@ from chemnet import paths
 logger = logging.getLogger(__name__)
 
 TRAINER_MODULE = "chemnet.train"
+DEFAULT_TASK = "name"
 ACTIVE_STATES = ("queued", "running")
 FINAL_STATES = ("finished", "failed", "stopped")
 DEVICES = ("auto", "cpu", "cuda")
@@ -441,7 +442,8 @@ def trainer_tasks() -> dict[str, list[str]]:
             logger.warning("task %s not available: %s", module.name, exc)
             continue
         found[module.name] = _variants(module.name, cls)
-    return found
+    # The trainer's default task first, so forms preselect it.
+    return dict(sorted(found.items(), key=lambda item: (item[0] != DEFAULT_TASK, item[0])))
 
 
 def _variants(task: str, cls) -> list[str]:

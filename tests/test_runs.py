@@ -263,7 +263,9 @@ TINY = dict(task="name", variant="reference", epochs=50, batch_size=16, lr=0.005
 def tiny_env(built_data, monkeypatch, tmp_path):
     """A runs folder in tmp_path; the launched trainer reads the tiny dataset."""
     monkeypatch.setenv("CHEMNET_DATA_DIR", str(built_data))
-    return tmp_path / "runs"
+    yield tmp_path / "runs"
+    for info in runs.active_runs(tmp_path / "runs"):  # never leave a trainer behind
+        os.kill(info.pid, signal.SIGKILL)
 
 
 def has_history(rows: int):
