@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,17 +23,18 @@ from PIL import Image
 from chemnet import chem, paths, render
 from chemnet.decode import beam_search
 from chemnet.nets.image_model import DESC_SIZE, build_image_model, formula_features, model_settings
-from chemnet.tokenizer import BOS_ID, EOS_ID, PAD_ID, Vocab
+from chemnet.predict import Prediction, load_predictor, make_prediction, register_predictor
+from chemnet.predict import register_subcommand
+from chemnet.tokenizer import PAD_ID, Vocab
 
 logger = logging.getLogger(__name__)
 
 BATCH = 32
 
 
+@register_predictor("image")
 class ImagePredictor:
-    """Reads SMILES off drawings with a trained image model (thread-safe for inference)."""
-
-    task = "image"
+    """Reads SMILES off drawings with a trained image model. Safe to share across threads."""
 
     def __init__(self, checkpoint: dict, device: str | torch.device = "cpu"):
         self.config = checkpoint["config"]
@@ -45,11 +47,11 @@ class ImagePredictor:
         self.model.to(self.device).eval()
         self.image_size = settings["image_size"]
         self.max_len = int(self.config.get("max_smiles_tokens", 100)) + 2
+        self._lock = threading.Lock()  # one forward at a time; torch ops share the thread pool
 
     @property
-    def target_vocab(self) -> list[str]:
-        """Token of each id (index = id)."""
-        return list(self.vocab.itos)
+    def target_vocab(self) -> dict[int, str]:
+        return dict(enumerate(self.vocab.itos))
 
     def tensors(self, inputs: Sequence, formulas: Sequence[str | None] | None = None):
         """Images (PIL or paths) and optional formulas -> (images (B,1,S,S), desc (B,D)).
@@ -66,21 +68,24 @@ class ImagePredictor:
         desc = torch.tensor([formula_features(f) for f in formulas], dtype=torch.float32)
         return images.to(self.device), desc.reshape(-1, DESC_SIZE).to(self.device)
 
-    @torch.no_grad()
     def predict(self, inputs: Sequence, beam: int = 1,
-                formulas: Sequence[str | None] | None = None) -> list:
-        """One Prediction per image, best hypothesis first in ``alternatives`` order."""
-        from chemnet.predict import Prediction  # the shared result type lives there
+                formulas: Sequence[str | None] | None = None) -> list[Prediction]:
+        """One Prediction per image (PIL image or path), in order; formulas are optional.
 
+        Raises:
+            ValueError: an input is not a readable image or a formula is malformed.
+        """
         results = []
         formulas = list(formulas) if formulas is not None else [None] * len(inputs)
         for start in range(0, len(inputs), BATCH):
             chunk = list(inputs[start : start + BATCH])
             images, desc = self.tensors(chunk, formulas[start : start + BATCH])
-            beams = beam_search(self.model, images, desc, beam=max(1, int(beam)),
-                                max_len=self.max_len)
+            with self._lock, torch.inference_mode():
+                beams = beam_search(self.model, images, desc, beam=max(1, int(beam)),
+                                    max_len=self.max_len)
             for item, hyps in zip(chunk, beams):
-                results.append(_prediction(Prediction, item, hyps, self.vocab))
+                label = str(item) if isinstance(item, (str, Path)) else "image"
+                results.append(make_prediction(label, hyps, self.vocab))
         return results
 
     @torch.no_grad()
@@ -95,7 +100,8 @@ class ImagePredictor:
             ids = [self.vocab.encode(t, bos=True, eos=True) for t in targets[start : start + BATCH]]
             width = max(len(i) for i in ids)
             tgt = torch.tensor([i + [PAD_ID] * (width - len(i)) for i in ids], device=self.device)
-            pred = self.model(images, desc, tgt[:, :-1]).argmax(-1).tolist()
+            with self._lock:
+                pred = self.model(images, desc, tgt[:, :-1]).argmax(-1).tolist()  # (B, T)
             for row, gold in zip(pred, ids):
                 n = len(gold) - 1
                 out.append((row[:n], gold[1:]))
@@ -110,20 +116,11 @@ def _as_image(item) -> Image.Image:
     raise ValueError(f"expected an image or an image path, got {type(item).__name__}")
 
 
-def _prediction(cls, item, hyps: list, vocab: Vocab):
-    decoded = [(vocab.decode(h.tokens), float(h.confidence)) for h in hyps] or [("", 0.0)]
-    smiles, confidence = decoded[0]
-    canonical = chem.canonical_smiles(smiles)
-    name = str(item) if isinstance(item, (str, Path)) else "image"
-    return cls(input=name, smiles=smiles, canonical_smiles=canonical, valid=canonical is not None,
-               confidence=confidence, alternatives=decoded[1:])
-
-
 # ----- command line -----
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``image`` subcommand to the predict CLI's subparsers."""
+def _add_image_command(subparsers) -> None:
+    """The ``image`` subcommand of ``python -m chemnet.predict``."""
     parser = subparsers.add_parser("image", help="read a SMILES off a 2D drawing")
     parser.add_argument("image", nargs="?", help="a PNG or JPEG file")
     parser.add_argument("--file", help="text file with one image path per line (JSON lines out)")
@@ -132,15 +129,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--device", default="cpu")
-    return parser
+    parser.set_defaults(func=run_image)
 
 
-def run(args: argparse.Namespace, load) -> int:
-    """Run the ``image`` subcommand; ``load`` is the shared load_predictor. Returns exit code."""
+def run_image(args: argparse.Namespace) -> int:
+    """Run the ``image`` subcommand; returns the exit code (2 for bad input)."""
     if not args.image and not args.file:
         print("error: give an image path or --file paths.txt", file=sys.stderr)
         return 2
-    predictor = load(args.model)
+    predictor = load_predictor(args.model, device=args.device)
     if args.file:
         return _run_file(predictor, Path(args.file), args.beam)
     try:
@@ -171,17 +168,18 @@ def _predict_lines(predictor, lines: list[str], beam: int) -> list[dict]:
     good, images, formulas = [], [], []
     for i, line in enumerate(lines):
         path, _, formula = line.partition("\t") if "\t" in line else _split_formula(line)
+        path, formula = path.strip(), formula.strip() or None
         try:
-            images.append(render.load_image(path.strip()))
-            formula = formula.strip() or None
-            formula_features(formula)  # validate now, so one bad formula fails one line
-            formulas.append(formula)
-            good.append(i)
+            formula_features(formula)  # checked first, so one bad formula fails one line
+            images.append(render.load_image(path))
         except ValueError as exc:
-            records[i] = {"input": path.strip(), "status": "error", "error": str(exc)}
+            records[i] = {"input": path, "status": "error", "error": str(exc)}
+            continue
+        good.append((i, path))
+        formulas.append(formula)
     predictions = predictor.predict(images, beam=beam, formulas=formulas) if images else []
-    for i, prediction in zip(good, predictions):
-        prediction.input = lines[i].split("\t")[0].strip()
+    for (i, path), prediction in zip(good, predictions):
+        prediction.input = path
         records[i] = _record(prediction)
     return records
 
@@ -198,16 +196,8 @@ def _split_formula(line: str) -> tuple[str, str, str]:
     return line, "", ""
 
 
-def _record(prediction) -> dict:
-    return {
-        "input": prediction.input,
-        "status": "ok",
-        "smiles": prediction.smiles,
-        "canonical_smiles": prediction.canonical_smiles,
-        "valid": prediction.valid,
-        "confidence": round(prediction.confidence, 4),
-        "alternatives": [[s, round(c, 4)] for s, c in prediction.alternatives],
-    }
+def _record(prediction: Prediction) -> dict:
+    return {**prediction.to_dict(), "status": "ok"}
 
 
 def _text(prediction) -> str:
@@ -216,6 +206,4 @@ def _text(prediction) -> str:
            f"{prediction.confidence:.2f})"
 
 
-def load_image_predictor(checkpoint: dict, device: str = "cpu") -> ImagePredictor:
-    """Build the predictor from a loaded checkpoint dict (the hook predict.py dispatches to)."""
-    return ImagePredictor(checkpoint, device)
+register_subcommand("image", _add_image_command)

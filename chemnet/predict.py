@@ -232,4 +232,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module's main: under `python -m` this file is a second module,
+    # "__main__", and tasks (the image task) register into chemnet.predict, not into it.
+    from chemnet.predict import main as registered_main
+
+    sys.exit(registered_main())

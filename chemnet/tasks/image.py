@@ -213,3 +213,7 @@ class ImageTask(Task):
 
     def data_counts(self) -> dict:
         return dict(getattr(self, "counts", {}))
+
+
+# The predictor and the CLI subcommand of this task register themselves on import.
+import chemnet.image_predict  # noqa: E402,F401
