@@ -159,6 +159,8 @@ def measure(lookup, queries: list[Query]) -> dict:
         "hit_rate": round(float(hits.mean()), 4),
         "hit_rate_by_kind": {k: round(float(hits[kinds == k].mean()), 4) for k in MIX
                              if (kinds == k).any()},
+        "p95_ms_by_kind": {k: round(float(np.percentile(times[kinds == k], 95)), 3)
+                           for k in MIX if (kinds == k).any()},
     }
 
 
@@ -173,6 +175,10 @@ def report(results: dict, queries: list[Query]) -> str:
         lines.append(f"{label:18}{figures['startup_s']:>10.2f}{figures['p50_ms']:>9.3f}"
                      f"{figures['p95_ms']:>9.3f}{figures['mean_ms']:>9.3f}"
                      f"{figures['hit_rate']:>8.1%}  {by_kind}")
+    lines += ["", f"{'p95 ms by kind':18}" + "  ".join(f"{k:>7}" for k in MIX)]
+    for label, figures in results.items():
+        lines.append(f"{label:18}" + "  ".join(
+            f"{figures['p95_ms_by_kind'].get(k, 0):>7.2f}" for k in MIX))
     store, other = results["chemnet store"], results["chemicals"]
     ratios = {q: other[f"{q}_ms"] / store[f"{q}_ms"] for q in ("p50", "p95", "mean")}
     lines += ["", "speed ratio, chemicals time / store time (above 1: the store is faster): "
