@@ -27,7 +27,7 @@ LABELS = {
     "token_accuracy": "Token accuracy",
     "macro_f1": "Macro F1",
     "weighted_f1": "Weighted F1",
-    "free_running_accuracy": "Free-running token acc.",
+    "free_running_accuracy": "Free-running acc.",
     "exact_match": "Exact match",
     "validity": "Valid SMILES",
     "tanimoto": "Mean Tanimoto",
@@ -102,7 +102,8 @@ def breakdowns(result: dict) -> None:
     left.markdown("**By name kind**" if "by_kind" in result else "**By drawing style**")
     left.dataframe(pd.DataFrame(groups).T, width="stretch")
     right.markdown("**Exact match by target length (SMILES tokens)**")
-    right.dataframe(pd.DataFrame(result["by_length"]), width="stretch", hide_index=True)
+    by_length = pd.DataFrame(result["by_length"]).rename(columns={"accuracy": "exact match"})
+    right.dataframe(by_length, width="stretch", hide_index=True)
     hist = result["tanimoto_histogram"]
     centres = (np.asarray(hist["edges"][:-1]) + np.asarray(hist["edges"][1:])) / 2
     fig = go.Figure(go.Bar(x=centres, y=hist["counts"], width=0.09))
@@ -174,7 +175,10 @@ def routing_panel(result: dict) -> None:
     note = f"calibrated threshold {calibrated:.2f}" if calibrated is not None else "not calibrated"
     start = calibrated if calibrated is not None else DEFAULT_THRESHOLD
     threshold = st.slider(f"Confidence threshold ({note})", 0.0, 1.0, start, 0.01, key="eval_thr")
-    lookup = common.store().lookup if result["task"] == "name" else None
+    use_store = result["task"] == "name" and st.toggle(
+        "Check the model against the store, as auto mode does", value=True, key="eval_use_store",
+        help="Off: the confidence threshold alone, as for a name the store does not know.")
+    lookup = common.store().lookup if use_store else None
     routed = routing.route(result["records"], threshold, lookup)
     table = routing.routing_matrix(routed)
     counts = pd.DataFrame(table["counts"]).T.rename(columns=str.capitalize)
