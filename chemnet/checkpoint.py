@@ -34,6 +34,7 @@ def save_checkpoint(obj: dict, path: str | Path) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             torch.save(obj, handle)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; others (the app, a reviewer) read it
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

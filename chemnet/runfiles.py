@@ -22,6 +22,7 @@ def write_json_atomic(path: Path, data: dict) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     with os.fdopen(fd, "w") as handle:
         json.dump(data, handle, indent=2, default=str)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; the dashboard and others read it
     os.replace(tmp, path)
 
 
