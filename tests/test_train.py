@@ -71,6 +71,15 @@ def test_resume_continues_the_same_history(data_dir, tmp_path):
     assert steps == sorted(set(steps))
 
 
+def test_time_budget_stops_after_the_epoch(data_dir, tmp_path):
+    args = run_args(data_dir, tmp_path, "budget", "--epochs", "50", "--max-minutes", "0.0001")
+    assert train.main(args) == 0
+    status = json.loads((tmp_path / "budget" / "status.json").read_text())
+    assert status["state"] == "finished" and status["epoch"] == 1
+    assert "time budget" in status["message"]
+    assert load_checkpoint(tmp_path / "budget" / "last.pth")["epoch"] == 1
+
+
 def test_existing_run_is_not_overwritten(data_dir, tmp_path, capsys):
     assert train.main(run_args(data_dir, tmp_path, "r3", "--epochs", "1")) == 0
     assert train.main(run_args(data_dir, tmp_path, "r3", "--epochs", "1")) == 2
