@@ -86,3 +86,25 @@ def test_tiny_checkpoint_evaluates_from_the_page(dirs, tiny_name_model):
     assert list((results / "eval").glob("name2smiles-*-test-12-b1.json"))
     # the routing tab ran the chat engineer's rule over the store
     assert any("Routed the right way" == m.label for m in at.metric)
+
+
+def test_cached_image_result_shows_drawings_and_renderer_breakdown(dirs):
+    models, results = dirs
+    checkpoint = models / "image2smiles.pth"
+    checkpoint.write_bytes(b"not read either")
+    records = [
+        {"input": "ethanol (rdkit drawing)", "group": "rdkit", "render_seed": 0,
+         "true_smiles": "CCO", "predicted_smiles": "CCN", "canonical_smiles": "CCN",
+         "valid": True, "confidence": 0.5, "alternatives": [], "length": 3,
+         "tf_correct": 3, "tf_total": 4},
+    ]
+    result = evaluate.summarise(records, [([4, 4, 6, 2], [4, 4, 5, 2])], VOCAB, "image")
+    result.update(checkpoint=str(checkpoint), task="image", split="test", limit=500, beam=1)
+    evaluate.cache_path(checkpoint, "test", 500, 1, results / "eval").write_text(
+        json.dumps(result))
+
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert "**By drawing style**" in [m.value for m in at.markdown]
+    captions = [img.caption for el in at.get("image") for img in el.proto.imgs]
+    assert "input drawing (rdkit)" in captions and "true structure" in captions
