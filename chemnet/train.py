@@ -98,11 +98,11 @@ class Trainer:
         if self.device.type == "cuda" and self.world > 1:
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         self.main = self.rank == 0
+        self.task: Task = get_task(config["task"])(config)  # checks the config first
         self.files = RunFiles(Path(config["runs_dir"]) / config["run_id"], write=self.main)
         self.stop_reason: str | None = None
         self.started = time.time()
         self.resume = resume
-        self.task: Task = get_task(config["task"])(config)
 
     # ----- setup -----
 
@@ -365,7 +365,10 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, type[Task]]:
     task_name = known.task
     if known.resume and not task_name:
         task_name = RunFiles.read_config(_runs_dir(known) / known.resume).get("task")
-    task_cls = get_task(task_name or "name")
+    try:
+        task_cls = get_task(task_name or "name")
+    except (ValueError, FileNotFoundError) as exc:
+        parser.error(str(exc))
     task_cls.add_arguments(parser)
     return parser.parse_args(argv), task_cls
 
@@ -416,10 +419,10 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = Path(config["runs_dir"]) / config["run_id"]
         if not args.resume and (run_dir / "config.json").exists():
             raise ValueError(f"run {config['run_id']} exists; continue it with --resume")
+        trainer = Trainer(config, resume=bool(args.resume))
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    trainer = Trainer(config, resume=bool(args.resume))
     handlers = trainer.files.setup_logging()
     previous = {sig: signal.signal(sig, trainer.request_stop)
                 for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -9,6 +9,7 @@ A task may also register a predictor class with ``chemnet.predict.register_predi
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from abc import ABC, abstractmethod
 
 import torch
@@ -38,7 +39,8 @@ def get_task(name: str) -> type[Task]:
             if exc.name != f"{__name__}.{name}":
                 raise
     if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; known tasks: {sorted(TASKS) or 'none'}")
+        known = sorted(m.name for m in pkgutil.iter_modules(__path__))
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(known)}")
     return TASKS[name]
 
 

@@ -48,9 +48,6 @@ def read_pairs(data_dir: Path, kinds: list[str]) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing; build the data with `python -m chemnet.data build`")
     frame = pd.read_parquet(path, columns=["name", "kind", "smiles", "split"])
-    unknown = set(kinds) - set(KINDS)
-    if unknown:
-        raise ValueError(f"unknown name kinds {sorted(unknown)}; choose from {list(KINDS)}")
     frame = frame[frame["kind"].isin(kinds)].copy()
     frame["name"] = frame["name"].map(normalize_name)
     return frame.drop_duplicates(["name", "smiles"]).reset_index(drop=True)
@@ -70,6 +67,13 @@ def drop_long(frame: pd.DataFrame, max_name: int, max_smiles: int, target: Vocab
 @register_task("name")
 class NameTask(Task):
     """Sequence to sequence: name characters in, atom-level SMILES tokens out."""
+
+    def __init__(self, config: dict):
+        super().__init__(config)
+        model_settings(config["variant"])  # an unknown variant fails here, before any work
+        unknown = set(config["kinds"]) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown name kinds {sorted(unknown)}; choose from {list(KINDS)}")
 
     @classmethod
     def add_arguments(cls, parser) -> None:
