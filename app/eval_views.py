@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -55,10 +56,23 @@ def checkpoint_label(path: Path) -> str:
 def cached(path: Path, split: str, limit: int) -> dict | None:
     """The whole-split result when it exists, else the sampled one, else None."""
     for count in (None, limit):
-        result = evaluate.cached_result(path, split, count, cache_dir=eval_dir())
-        if result is not None:
-            return result
+        file = evaluate.cache_path(path, split, count, 1, eval_dir())
+        if file.exists():
+            return _read_result(str(file), file.stat().st_mtime_ns)
     return None
+
+
+# A whole-split result holds tens of thousands of records: parse it once per file version,
+# and share it read-only (cache_resource does not copy it on every rerun as cache_data would).
+@st.cache_resource(max_entries=6, show_spinner="Reading the cached evaluation")
+def _read_result(file: str, mtime_ns: int) -> dict:
+    return json.loads(Path(file).read_text())
+
+
+@st.cache_resource(max_entries=4, show_spinner="Looking every input up in the store")
+def _store_matches(key: str, _records: list[dict]) -> list:
+    """Store matches of a result's inputs, keyed by the result (lookups take a while)."""
+    return routing.store_matches(_records, common.store().lookup)
 
 
 def run(path: Path, split: str, limit: int | None) -> dict | None:
@@ -178,8 +192,12 @@ def routing_panel(result: dict) -> None:
     use_store = result["task"] == "name" and st.toggle(
         "Check the model against the store, as auto mode does", value=True, key="eval_use_store",
         help="Off: the confidence threshold alone, as for a name the store does not know.")
-    lookup = common.store().lookup if use_store else None
-    routed = routing.route(result["records"], threshold, lookup)
+    matches = None
+    if use_store:
+        key = "|".join(str(result.get(k)) for k in ("checkpoint_sha256", "split", "limit",
+                                                    "beam", "created"))
+        matches = _store_matches(key, result["records"])
+    routed = routing.route(result["records"], threshold, matches)
     table = routing.routing_matrix(routed)
     counts = pd.DataFrame(table["counts"]).T.rename(columns=str.capitalize)
     counts.index = ["model answer accepted", "sent to the store"]

@@ -15,10 +15,15 @@ Accept = Callable[..., tuple[bool, str]]
 Lookup = Callable[[str], object]
 
 
+def store_matches(records: list[dict], lookup: Lookup) -> list:
+    """The store's match (or None) for every example's input, as auto mode would look it up."""
+    return [lookup(record["input"]) for record in records]
+
+
 def route(
     records: list[dict],
     threshold: float,
-    lookup: Lookup | None = None,
+    matches: list | None = None,
     accept: Accept | None = None,
 ) -> list[dict]:
     """Apply the acceptance rule to every evaluated example.
@@ -26,7 +31,8 @@ def route(
     Args:
         records: per-example records from chemnet.evaluate (input, predicted SMILES, ...).
         threshold: the confidence threshold auto mode uses.
-        lookup: input text -> store match (or None); None skips the store check.
+        matches: per record, the store match from store_matches; None skips the store check,
+            as for names the store does not know.
         accept: the rule; default chemnet.chat.accept_model_answer.
 
     Returns:
@@ -37,7 +43,8 @@ def route(
     from chemnet.predict import Prediction
 
     routed = []
-    for record in records:
+    matches = matches if matches is not None else [None] * len(records)
+    for record, match in zip(records, matches, strict=True):
         prediction = Prediction(
             input=record["input"],
             smiles=record["predicted_smiles"],
@@ -46,7 +53,6 @@ def route(
             confidence=record["confidence"],
             alternatives=[tuple(a) for a in record.get("alternatives", [])],
         )
-        match = lookup(record["input"]) if lookup is not None else None
         accepted, reason = accept(prediction, match, threshold)
         routed.append({"input": record["input"], "accepted": bool(accepted),
                        "correct": bool(record["correct"]), "reason": reason})

@@ -4,11 +4,12 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
-from chemnet import eval_data, evaluate, routing
+from chemnet import chem, eval_data, evaluate, routing
 from chemnet.paths import ROOT
 
 VOCAB = ["<pad>", "<bos>", "<eos>", "<unk>", "C", "O", "N"]
@@ -161,3 +162,16 @@ def test_routing_matrix_counts_both_kinds_of_mistake():
     assert table["precision"] == 0.5 and table["recall"] == 0.5
     assert table["routing_accuracy"] == 0.5
     assert sum(table["reasons"].values()) == 4
+
+
+def test_routing_checks_each_answer_against_its_store_match():
+    compound = SimpleNamespace(inchikey=chem.inchikey_from_smiles("CCO"))
+    ethanol = SimpleNamespace(how="name", compound=compound)
+    records = [
+        _record("ethanol", "common", "CCO", "CCO", True, 1, 1) | {"correct": True},
+        _record("ethanol", "common", "CCO", "CCN", True, 1, 1) | {"correct": False},
+    ]
+    matches = routing.store_matches(records, lambda name: ethanol)
+    routed = routing.route(records, threshold=0.5, matches=matches)
+    assert [r["accepted"] for r in routed] == [True, False]  # the second disagrees with the store
+    assert routing.routing_matrix(routed)["routing_accuracy"] == 1.0
