@@ -309,7 +309,7 @@ def test_ai_mode_computes_properties_from_the_predicted_structure(engine):
     result = engine.answer("caffeine", "ai")
     assert result["source"] == "model" and result["formula"] == "C2H6O"
     assert result["molecular_weight"] == pytest.approx(46.07, abs=0.01)
-    assert "the database lists caffeine instead" in result["reason"]
+    assert "differs from the database entry (caffeine)" in result["reason"]
 
 
 def test_calibration_file_sets_the_threshold(engine):
