@@ -51,8 +51,9 @@ def model_cards(models_dir: Path) -> list[dict]:
     """One flat row per model card (models/*.json) with its headline test metrics.
 
     Returns:
-        Rows with model, task, variant, epochs, checkpoint (whether the .pth beside the card
-        exists) and the CARD_METRICS found under "test"; unreadable cards are skipped.
+        Rows with model, task, variant, epochs, training_min, shipped (date), checkpoint
+        (whether the .pth beside the card exists), the validation accuracy of training and the
+        CARD_METRICS found under "test"; unreadable cards are skipped.
     """
     rows = []
     for path in sorted(Path(models_dir).glob("*.json")):
@@ -62,13 +63,19 @@ def model_cards(models_dir: Path) -> list[dict]:
         config = card.get("config") if isinstance(card.get("config"), dict) else {}
         training = card.get("training") if isinstance(card.get("training"), dict) else {}
         test = card.get("test") if isinstance(card.get("test"), dict) else {}
+        seconds = training.get("seconds")
         row = {
             "model": path.stem,
             "task": card.get("task"),
-            "variant": config.get("variant"),
+            "variant": card.get("variant") or config.get("variant"),
             "epochs": training.get("epochs"),
+            "training_min": round(seconds / 60, 1) if isinstance(seconds, int | float) else None,
+            "shipped": card.get("shipped"),
             "checkpoint": path.with_suffix(".pth").exists(),
         }
+        validation = training.get("val") if isinstance(training.get("val"), dict) else {}
+        if isinstance(validation.get("val_accuracy"), int | float):
+            row["val_accuracy"] = validation["val_accuracy"]  # shown before a test evaluation
         row.update({m: test.get(m) for m in CARD_METRICS if isinstance(test.get(m), int | float)})
         rows.append(row)
     return rows
