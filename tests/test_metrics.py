@@ -72,10 +72,10 @@ def test_free_running_penalises_length_differences():
 
 
 def test_exact_match_by_inchikey_and_invalid_smiles():
-    predicted = ["OCC", "C1CC", None, "CCN"]
-    targets = ["CCO", "C1CC1", "CCO", "CCO"]
-    assert metrics.exact_matches(predicted, targets) == [True, False, False, False]
-    assert metrics.validity(predicted) == pytest.approx(2 / 4)
+    predicted = ["OCC", "C1CC", None, "CCN", "CCO", "C1CC"]
+    targets = ["CCO", "C1CC1", "CCO", "CCO", "CCO", "C1CC"]  # the last target is invalid
+    assert metrics.exact_matches(predicted, targets) == [True, False, False, False, True, False]
+    assert metrics.validity(predicted) == pytest.approx(3 / 6)
 
 
 def test_tanimoto_is_one_for_same_molecule_zero_for_invalid():
