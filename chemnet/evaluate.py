@@ -74,6 +74,10 @@ def evaluate_checkpoint(
     """
     from chemnet.predict import load_predictor  # torch is loaded only when needed
 
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive number of examples, got {limit}")
+    if beam < 1:
+        raise ValueError(f"beam must be at least 1, got {beam}")
     path = Path(path)
     cache_file = cache_path(path, split, limit, beam, cache_dir)
     if use_cache and cache_file.exists():

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import nullcontext
 from types import SimpleNamespace
 
 import pandas as pd
@@ -175,3 +176,12 @@ def test_routing_checks_each_answer_against_its_store_match():
     routed = routing.route(records, threshold=0.5, matches=matches)
     assert [r["accepted"] for r in routed] == [True, False]  # the second disagrees with the store
     assert routing.routing_matrix(routed)["routing_accuracy"] == 1.0
+
+
+@pytest.mark.parametrize("args", [["--limit", "0"], ["--beam", "0"], ["--split", "dev"]])
+def test_cli_rejects_bad_arguments_without_a_traceback(args, capsys):
+    with pytest.raises(SystemExit) if args[0] == "--split" else nullcontext():
+        code = evaluate.main(["--model", "whatever.pth", *args])
+        assert code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip()
