@@ -26,7 +26,7 @@ MAX_BODY_MESSAGE = 10_000  # longer bodies are refused outright; chat refuses > 
 class ChatRequest(BaseModel):
     """What a client asks: a message and the answer mode."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # unknown fields are harmless; ignore them
     message: str = Field(..., max_length=MAX_BODY_MESSAGE,
                          examples=["Tell me about Caffeine"])
     mode: Literal["auto", "ai", "fallback"] = "auto"

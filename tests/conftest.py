@@ -156,6 +156,25 @@ def streamlit_server(app_dirs, tmp_path_factory):
     stop_process(proc)
 
 
+@pytest.fixture(scope="session")
+def api_server(app_dirs, tmp_path_factory):
+    """Start `python -m chemnet.api` on a free port over the test folders; yield its base URL."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("api") / "server.log"
+    cmd = [sys.executable, "-m", "chemnet.api", "--host", "127.0.0.1", "--port", str(port)]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=chemnet_env(app_dirs), stdout=log,
+                                stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base_url}/api/health", timeout=120, proc=proc)
+    except Exception as exc:
+        stop_process(proc)
+        pytest.fail(f"the API did not start: {exc}\n{log_path.read_text()[-3000:]}")
+    yield base_url
+    stop_process(proc)
+
+
 @pytest.fixture
 def browser_page(tmp_path):
     """A Playwright page in headless Debian Chromium with a fresh profile and no extensions."""
