@@ -80,7 +80,7 @@ def download_buttons(smiles: str, stem: str, key: str) -> None:
     if block is not None:
         cols[0].download_button("MOL", block, f"{stem}.mol", "chemical/x-mdl-molfile",
                                 key=f"{key}_mol")
-        sdf = block + "\n$$$$\n"
+        sdf = block.rstrip("\n") + "\n$$$$\n"  # one SD record: the MOL block, then $$$$
         cols[1].download_button("SDF", sdf, f"{stem}.sdf", "chemical/x-mdl-sdfile",
                                 key=f"{key}_sdf")
     data = png(smiles)

@@ -397,3 +397,12 @@ def test_cli_prints_json(built_data, tmp_path):
     )
     result = json.loads(out.stdout)
     assert result["formula"] == "C8H10N4O2" and result["mode"] == "fallback"
+
+
+def test_image_answer_from_the_image_model(engine):
+    fake = FakePredictor("Cn1cnc2c1c(=O)n(C)c(=O)n2C", 0.8)
+    engine.predictor = lambda path: (fake, None)
+    result = engine.answer_image("drawing.png")
+    assert result["status"] == "ok" and result["source"] == "image"
+    assert result["formula"] == "C8H10N4O2" and result["name"] == "caffeine"
+    assert fake.calls == ["drawing.png"]
