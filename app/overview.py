@@ -71,7 +71,11 @@ def _models_section() -> None:
         st.info("No model card in models/ yet: a trained model is shipped with its card "
                 "(see the README).")
         return
-    st.dataframe(pd.DataFrame(cards), hide_index=True)
+    fractions = ("val_accuracy", *catalog.CARD_METRICS)
+    columns = {name: st.column_config.NumberColumn(name.replace("_", " "), format="percent")
+               for name in fractions}
+    columns["training_min"] = st.column_config.NumberColumn("training (min)", format="%.1f")
+    st.dataframe(pd.DataFrame(cards), hide_index=True, column_config=columns)
 
 
 def _runs_section() -> None:
