@@ -45,6 +45,19 @@ def copy_history(run_dir: Path, out: Path, last_epoch: int) -> int:
     return len(rows)
 
 
+def split_counts(config: dict) -> dict:
+    """Pairs per split and name kind in the data the run used (empty if the data is gone)."""
+    path = Path(config.get("data_dir") or paths.DATA_DIR) / paths.NAMES_PARQUET.name
+    if config.get("task") != "name" or not path.is_file():
+        return {}
+    import pandas as pd
+
+    frame = pd.read_parquet(path, columns=["kind", "split"])
+    table = frame.groupby(["split", "kind"]).size()
+    return {split: {kind: int(n) for kind, n in table[split].items()}
+            for split in table.index.get_level_values(0).unique()}
+
+
 def hardware(config: dict) -> dict:
     return {
         "device": config.get("device_used", "cpu"),
@@ -65,7 +78,7 @@ def model_card(ckpt: dict, run_id: str, history_rows: int, test: dict | None) ->
         "variant": config.get("variant"),
         "run_id": run_id,
         "config": config,
-        "data": config.get("data", {}),
+        "data": {**config.get("data", {}), "pairs_by_split": split_counts(config)},
         "training": {
             "epochs": int(ckpt["epoch"]),
             "history_epochs": history_rows,
