@@ -251,6 +251,11 @@ class ChatEngine:
         if query.kind == "inchi":
             smiles = _smiles_from_inchi(query.subject)
         if not fill_structure(result, smiles):
+            store = self.store()
+            known = store.by_name(query.subject) if store else None
+            if known is not None:  # "co2" is written like a SMILES but is a name
+                _use_match(result, _match(known, "name"), [], query)
+                return
             result.update(status="not_found", source="smiles",
                           message=f"'{query.subject[:80]}' is not a valid {query.kind.upper()}: "
                                   "RDKit cannot parse or sanitise it.")
@@ -484,6 +489,8 @@ def _not_known(query: Query) -> str:
     return f"I don't know a molecule called '{query.subject[:80]}'."
 
 
+FIELD_WORDS = {"canonical_smiles": "SMILES", "inchikey": "InChIKey", "inchi": "InChI",
+               "cid": "PubChem CID", "formula": "formula", "logp": "logP", "tpsa": "TPSA"}
 HOW_WORDS = {"name": "name", "cas": "CAS number", "cid": "PubChem CID", "inchikey": "InChIKey",
              "smiles": "structure"}
 SOURCE_WORDS = {"model": "name model", "database": "database", "smiles": "your structure",
@@ -502,12 +509,12 @@ def describe(result: dict) -> str:
         verdict = "passes" if lip.get("passes") else "fails"
         text = f"{name} {verdict} Lipinski's rule of five ({lip.get('violations')} violations)."
     elif asked in ("logp", "tpsa"):
-        text = f"The {asked} of {name} is {result['descriptors'][asked]}."
+        text = f"The {FIELD_WORDS[asked]} of {name} is {result['descriptors'][asked]}."
     elif asked == "synonyms":
         listed = ", ".join(result["synonyms"][:8]) or "none known"
         text = f"Other names of {name}: {listed}."
     elif asked and value not in (None, "", []):
-        text = f"The {asked.replace('_', ' ')} of {name} is {value}."
+        text = f"The {FIELD_WORDS.get(asked, asked)} of {name} is {value}."
     else:
         text = f"{name}: {result['formula']}, {result['molecular_weight']:.2f} g/mol."
     source = SOURCE_WORDS.get(result.get("source"), result.get("source"))

@@ -48,7 +48,8 @@ _LEAD = re.compile(
 # Trailing words and punctuation that are not part of a name.
 _TRAIL = re.compile(
     r"(?:\s+(?:please|pls|thanks|thank\s+you|molecule|compound|chemical|substance|"
-    r"for\s+me|again|now|then|is|are|of|in\s+3d|in\s+2d|3d|2d)|[\s?!.,;:'\"`]+)$",
+    r"for\s+me|again|now|then|is|are|of|in\s+3d|in\s+2d|3d|2d|info(?:rmation)?|details|data|"
+    r"facts|properties)|[\s?!.,;:'\"`]+)$",
     re.IGNORECASE,
 )
 _QUOTES = "\"'`“”‘’«»"

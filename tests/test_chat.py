@@ -406,3 +406,13 @@ def test_image_answer_from_the_image_model(engine):
     assert result["status"] == "ok" and result["source"] == "image"
     assert result["formula"] == "C8H10N4O2" and result["name"] == "caffeine"
     assert fake.calls == ["drawing.png"]
+
+
+def test_a_name_written_like_a_smiles_is_still_found(engine):
+    result = engine.answer("tell me about co2", "fallback")
+    assert result["status"] == "ok" and result["formula"] == "CO2"
+
+
+def test_trailing_request_words_are_dropped(engine):
+    assert engine.answer("caffeine info", "fallback")["name"] == "caffeine"
+    assert "The SMILES of caffeine is" in engine.answer("SMILES of caffeine", "fallback")["message"]
