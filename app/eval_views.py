@@ -80,7 +80,11 @@ def run(path: Path, split: str, limit: int | None) -> dict | None:
     bar = st.progress(0.0, text="Loading the model")
     try:
         result = evaluate.evaluate_checkpoint(
-            path, split, limit, data_dir=common.data_dir(), cache_dir=eval_dir(),
+            path,
+            split,
+            limit,
+            data_dir=common.data_dir(),
+            cache_dir=eval_dir(),
             progress=lambda f, msg: bar.progress(min(f, 1.0), text=msg),
         )
     except Exception as exc:  # the page explains instead of showing a traceback
@@ -121,8 +125,13 @@ def breakdowns(result: dict) -> None:
     hist = result["tanimoto_histogram"]
     centres = (np.asarray(hist["edges"][:-1]) + np.asarray(hist["edges"][1:])) / 2
     fig = go.Figure(go.Bar(x=centres, y=hist["counts"], width=0.09))
-    fig.update_layout(title="Tanimoto similarity of prediction to truth", height=280,
-                      xaxis_title="Tanimoto", yaxis_title="examples", margin=dict(t=40, b=30))
+    fig.update_layout(
+        title="Tanimoto similarity of prediction to truth",
+        height=280,
+        xaxis_title="Tanimoto",
+        yaxis_title="examples",
+        margin={"t": 40, "b": 30},
+    )
     st.plotly_chart(fig)
 
 
@@ -134,21 +143,29 @@ def confusion_figure(result: dict, top_n: int, normalise: bool) -> go.Figure:
     counts, _ = metrics.top_confusion(matrix, labels, top_n)
     fig = go.Figure(
         go.Heatmap(
-            z=shown, x=names, y=names, customdata=counts, colorscale="Blues",
+            z=shown,
+            x=names,
+            y=names,
+            customdata=counts,
+            colorscale="Blues",
             hovertemplate="true %{y} → predicted %{x}<br>count %{customdata:.0f}"
             "<br>value %{z:.3f}<extra></extra>",
         )
     )
     fig.update_layout(
-        xaxis_title="predicted token", yaxis_title="true token", height=620,
-        yaxis_autorange="reversed", margin=dict(t=20),
+        xaxis_title="predicted token",
+        yaxis_title="true token",
+        height=620,
+        yaxis_autorange="reversed",
+        margin={"t": 20},
     )
     return fig
 
 
 def per_token_frame(result: dict) -> pd.DataFrame:
-    return pd.DataFrame(result["per_token"], columns=["token", "precision", "recall", "f1",
-                                                      "support"])
+    return pd.DataFrame(
+        result["per_token"], columns=["token", "precision", "recall", "f1", "support"]
+    )
 
 
 def error_gallery(result: dict, count: int) -> None:
@@ -190,12 +207,16 @@ def routing_panel(result: dict) -> None:
     start = calibrated if calibrated is not None else DEFAULT_THRESHOLD
     threshold = st.slider(f"Confidence threshold ({note})", 0.0, 1.0, start, 0.01, key="eval_thr")
     use_store = result["task"] == "name" and st.toggle(
-        "Check the model against the store, as auto mode does", value=True, key="eval_use_store",
-        help="Off: the confidence threshold alone, as for a name the store does not know.")
+        "Check the model against the store, as auto mode does",
+        value=True,
+        key="eval_use_store",
+        help="Off: the confidence threshold alone, as for a name the store does not know.",
+    )
     matches = None
     if use_store:
-        key = "|".join(str(result.get(k)) for k in ("checkpoint_sha256", "split", "limit",
-                                                    "beam", "created"))
+        key = "|".join(
+            str(result.get(k)) for k in ("checkpoint_sha256", "split", "limit", "beam", "created")
+        )
         matches = _store_matches(key, result["records"])
     routed = routing.route(result["records"], threshold, matches)
     table = routing.routing_matrix(routed)
@@ -206,14 +227,18 @@ def routing_panel(result: dict) -> None:
     cols[0].metric("Accepted answers that are right", f"{table['precision']:.1%}")
     cols[1].metric("Right answers accepted", f"{table['recall']:.1%}")
     cols[2].metric("Routed the right way", f"{table['routing_accuracy']:.1%}")
-    st.caption("Reasons given by the rule: " + ", ".join(
-        f"{reason} ({n})" for reason, n in table["reasons"].items()))
+    st.caption(
+        "Reasons given by the rule: "
+        + ", ".join(f"{reason} ({n})" for reason, n in table["reasons"].items())
+    )
 
 
 def comparison(results: dict[str, dict]) -> pd.DataFrame:
     """Headline figures of several evaluations, one column per checkpoint."""
-    rows = {label: {LABELS[k]: r.get(k) for k in LABELS} | {"examples": r["n"]}
-            for label, r in results.items()}
+    rows = {
+        label: {LABELS[k]: r.get(k) for k in LABELS} | {"examples": r["n"]}
+        for label, r in results.items()
+    }
     return pd.DataFrame(rows)
 
 

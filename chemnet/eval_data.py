@@ -42,9 +42,7 @@ def _read(path: Path, columns: list[str]) -> pd.DataFrame:
 def _name_examples(folder: Path, split: str) -> pd.DataFrame:
     names = _read(folder / "names.parquet", ["name", "kind", "smiles", "split"])
     names = names[names["split"] == split]
-    return pd.DataFrame(
-        {"input": names["name"], "group": names["kind"], "smiles": names["smiles"]}
-    )
+    return pd.DataFrame({"input": names["name"], "group": names["kind"], "smiles": names["smiles"]})
 
 
 def _image_examples(folder: Path, split: str) -> pd.DataFrame:
@@ -78,8 +76,10 @@ def model_inputs(task: str, batch: pd.DataFrame) -> list:
     """Names, or the drawings rendered for this batch."""
     if task != "image":
         return batch["input"].tolist()
-    return [drawing(s, g, seed) for s, g, seed in
-            zip(batch["smiles"], batch["group"], batch["render_seed"])]
+    return [
+        drawing(s, g, seed)
+        for s, g, seed in zip(batch["smiles"], batch["group"], batch["render_seed"])
+    ]
 
 
 def predict(predictor, inputs: list, beam: int) -> list:

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chemnet import eval_data
-from chemnet import metrics, paths
+from chemnet import eval_data, metrics, paths
 from chemnet.tokenizer import smiles_tokens
 
 logger = logging.getLogger(__name__)
@@ -165,8 +164,10 @@ def _run(predictor, task: str, frame: pd.DataFrame, beam: int, progress: Progres
         predictions = eval_data.predict(predictor, inputs, beam)
         pairs = predictor.teacher_forced(inputs, targets)
         token_pairs.extend((list(map(int, p)), list(map(int, t))) for p, t in pairs)
-        records.extend(_record(row, pred, pair) for row, pred, pair in
-                       zip(batch.to_dict("records"), predictions, pairs, strict=True))
+        records.extend(
+            _record(row, pred, pair)
+            for row, pred, pair in zip(batch.to_dict("records"), predictions, pairs, strict=True)
+        )
         done = min(start + BATCH_SIZE, total)
         if progress is not None:
             progress(done / total, f"{done} / {total} examples")
@@ -208,7 +209,7 @@ def summarise(records: list[dict], token_pairs, vocab, task: str) -> dict:
     matrix, labels = metrics.token_confusion(y_true, y_pred, vocab)
     result = {
         "n": len(records),
-        "tokens": int(len(y_true)),
+        "tokens": len(y_true),
         "token_accuracy": metrics.token_accuracy(y_true, y_pred),
         **metrics.f1_scores(y_true, y_pred),
         "free_running_accuracy": metrics.free_running_accuracy(
@@ -239,7 +240,7 @@ def group_breakdown(records: list[dict]) -> dict[str, dict]:
     for group, rows in frame.groupby("group", sort=True):
         tokens = int(rows["tf_total"].sum())
         out[str(group)] = {
-            "n": int(len(rows)),
+            "n": len(rows),
             "exact_match": float(rows["correct"].mean()),
             "token_accuracy": float(rows["tf_correct"].sum() / tokens) if tokens else 0.0,
             "validity": float(rows["valid"].mean()),
@@ -292,7 +293,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = evaluate_checkpoint(
-            args.model, args.split, args.limit, args.data_dir, args.beam,
+            args.model,
+            args.split,
+            args.limit,
+            args.data_dir,
+            args.beam,
             use_cache=not args.no_cache,
         )
     except (CheckpointError, ValueError, FileNotFoundError) as exc:

@@ -16,6 +16,7 @@ validity is the fraction RDKit parses, and Tanimoto is Morgan similarity (0 when
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
@@ -207,7 +208,7 @@ def rate_by_length(
     lengths: Sequence[int], correct: Sequence[bool], bins: Sequence[int] = LENGTH_BINS
 ) -> pd.DataFrame:
     """Count and fraction correct per target-length bin, labelled like "10-19"."""
-    labels = [f"{lo}-{hi - 1}" for lo, hi in zip(bins[:-1], bins[1:])]
+    labels = [f"{lo}-{hi - 1}" for lo, hi in itertools.pairwise(bins)]
     values = pd.Series(list(lengths), dtype=float)
     binned = pd.cut(values, bins=list(bins), right=False, labels=labels)
     frame = pd.DataFrame({"length": binned, "correct": [bool(c) for c in correct]})

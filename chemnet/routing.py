@@ -10,7 +10,6 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
-
 Accept = Callable[..., tuple[bool, str]]
 Lookup = Callable[[str], object]
 
@@ -54,8 +53,14 @@ def route(
             alternatives=[tuple(a) for a in record.get("alternatives", [])],
         )
         accepted, reason = accept(prediction, match, threshold)
-        routed.append({"input": record["input"], "accepted": bool(accepted),
-                       "correct": bool(record["correct"]), "reason": reason})
+        routed.append(
+            {
+                "input": record["input"],
+                "accepted": bool(accepted),
+                "correct": bool(record["correct"]),
+                "reason": reason,
+            }
+        )
     return routed
 
 

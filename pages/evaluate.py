@@ -31,8 +31,9 @@ if result is None:
     st.stop()
 
 views.headline(result)
-tabs = st.tabs(["Breakdown", "Confusion matrix", "Per-token F1", "Errors", "Auto-mode routing",
-                "Compare"])
+tabs = st.tabs(
+    ["Breakdown", "Confusion matrix", "Per-token F1", "Errors", "Auto-mode routing", "Compare"]
+)
 with tabs[0]:
     views.breakdowns(result)
 with tabs[1]:
@@ -41,16 +42,24 @@ with tabs[1]:
     norm = c2.radio("Values", ["raw counts", "row-normalised"], horizontal=True) != "raw counts"
     st.plotly_chart(views.confusion_figure(result, top_n, norm), key="eval_heatmap")
 with tabs[2]:
-    st.dataframe(views.per_token_frame(result), hide_index=True, width="stretch",
-                 column_config=views.TOKEN_COLUMNS)
+    st.dataframe(
+        views.per_token_frame(result),
+        hide_index=True,
+        width="stretch",
+        column_config=views.TOKEN_COLUMNS,
+    )
 with tabs[3]:
     shown = st.slider("Errors shown", 1, 30, 8, key="eval_errors")
     views.error_gallery(result, shown)
 with tabs[4]:
     views.routing_panel(result)
 with tabs[5]:
-    others = st.multiselect("Compare with", [p for p in options if p != path],
-                            format_func=views.checkpoint_label, key="eval_compare")
+    others = st.multiselect(
+        "Compare with",
+        [p for p in options if p != path],
+        format_func=views.checkpoint_label,
+        key="eval_compare",
+    )
     results = {views.checkpoint_label(path): result}
     for other in others:
         found = views.cached(other, split, limit)

@@ -47,10 +47,18 @@ def test_load_explains_bad_split_and_missing_data(tmp_path):
 
 def _record(name, kind, true, predicted, valid, tf_correct, tf_total):
     return {
-        "input": name, "group": kind, "render_seed": None, "true_smiles": true,
-        "predicted_smiles": predicted, "canonical_smiles": predicted if valid else None,
-        "valid": valid, "confidence": 0.9, "alternatives": [], "length": len(true),
-        "tf_correct": tf_correct, "tf_total": tf_total,
+        "input": name,
+        "group": kind,
+        "render_seed": None,
+        "true_smiles": true,
+        "predicted_smiles": predicted,
+        "canonical_smiles": predicted if valid else None,
+        "valid": valid,
+        "confidence": 0.9,
+        "alternatives": [],
+        "length": len(true),
+        "tf_correct": tf_correct,
+        "tf_total": tf_total,
     }
 
 
@@ -74,7 +82,10 @@ def test_summarise_figures_by_hand():
     assert [r["correct"] for r in result["records"]] == [True, False, False]
     assert [e["input"] for e in result["errors"]] == ["methylamine", "propane"]
     assert result["by_kind"]["common"] == {
-        "n": 2, "exact_match": 0.5, "token_accuracy": 6 / 7, "validity": 1.0,
+        "n": 2,
+        "exact_match": 0.5,
+        "token_accuracy": 6 / 7,
+        "validity": 1.0,
         "tanimoto": pytest.approx(result["records"][1]["tanimoto"] / 2 + 0.5),
     }
     assert result["by_kind"]["iupac"]["validity"] == 0.0
@@ -104,7 +115,9 @@ def _env(data_dir, results_dir):
 
 def _cli(*args, env):
     cmd = [sys.executable, "-m", "chemnet.evaluate", *args]
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def test_cli_on_tiny_checkpoint_prints_figures_and_caches(tiny_name_model, built_data, tmp_path):
@@ -134,10 +147,8 @@ def test_cli_on_tiny_checkpoint_prints_figures_and_caches(tiny_name_model, built
 
 
 def test_evaluate_checkpoint_reuses_the_cache(tiny_name_model, built_data, tmp_path):
-    first = evaluate.evaluate_checkpoint(tiny_name_model, "val", 8, built_data,
-                                         cache_dir=tmp_path)
-    again = evaluate.evaluate_checkpoint(tiny_name_model, "val", 8, built_data,
-                                         cache_dir=tmp_path)
+    first = evaluate.evaluate_checkpoint(tiny_name_model, "val", 8, built_data, cache_dir=tmp_path)
+    again = evaluate.evaluate_checkpoint(tiny_name_model, "val", 8, built_data, cache_dir=tmp_path)
     assert again["created"] == first["created"] and again["split"] == "val"
     assert evaluate.cached_result(tiny_name_model, "val", 8, cache_dir=tmp_path) == again
 
@@ -158,8 +169,10 @@ def test_routing_matrix_counts_both_kinds_of_mistake():
     routed = routing.route(records, threshold=0.5)  # the chat engineer's rule, no store
     assert [r["accepted"] for r in routed] == [True, True, False, False]
     table = routing.routing_matrix(routed)
-    assert table["counts"] == {"accepted": {"correct": 1, "wrong": 1},
-                               "rejected": {"correct": 1, "wrong": 1}}
+    assert table["counts"] == {
+        "accepted": {"correct": 1, "wrong": 1},
+        "rejected": {"correct": 1, "wrong": 1},
+    }
     assert table["precision"] == 0.5 and table["recall"] == 0.5
     assert table["routing_accuracy"] == 0.5
     assert sum(table["reasons"].values()) == 4

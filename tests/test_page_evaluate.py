@@ -27,17 +27,40 @@ def dirs(built_data, tmp_path, monkeypatch):
 def _cached_result(checkpoint, eval_dir, limit=500):
     """A result as evaluate_checkpoint caches it, from two hand-made predictions."""
     records = [
-        {"input": "ethanol", "group": "common", "render_seed": None, "true_smiles": "CCO",
-         "predicted_smiles": "CCO", "canonical_smiles": "CCO", "valid": True,
-         "confidence": 0.95, "alternatives": [], "length": 3, "tf_correct": 4, "tf_total": 4},
-        {"input": "methylamine", "group": "iupac", "render_seed": None, "true_smiles": "CN",
-         "predicted_smiles": "CO", "canonical_smiles": "CO", "valid": True,
-         "confidence": 0.40, "alternatives": [], "length": 2, "tf_correct": 2, "tf_total": 3},
+        {
+            "input": "ethanol",
+            "group": "common",
+            "render_seed": None,
+            "true_smiles": "CCO",
+            "predicted_smiles": "CCO",
+            "canonical_smiles": "CCO",
+            "valid": True,
+            "confidence": 0.95,
+            "alternatives": [],
+            "length": 3,
+            "tf_correct": 4,
+            "tf_total": 4,
+        },
+        {
+            "input": "methylamine",
+            "group": "iupac",
+            "render_seed": None,
+            "true_smiles": "CN",
+            "predicted_smiles": "CO",
+            "canonical_smiles": "CO",
+            "valid": True,
+            "confidence": 0.40,
+            "alternatives": [],
+            "length": 2,
+            "tf_correct": 2,
+            "tf_total": 3,
+        },
     ]
     pairs = [([4, 4, 5, 2], [4, 4, 5, 2]), ([4, 5, 2], [4, 6, 2])]
     result = evaluate.summarise(records, pairs, VOCAB, "name")
-    result.update(checkpoint=str(checkpoint), task="name", split="test", limit=limit,
-                  beam=1, seconds=1.0)
+    result.update(
+        checkpoint=str(checkpoint), task="name", split="test", limit=limit, beam=1, seconds=1.0
+    )
     path = evaluate.cache_path(checkpoint, "test", limit, 1, eval_dir)
     path.write_text(json.dumps(result))
     return result
@@ -93,15 +116,24 @@ def test_cached_image_result_shows_drawings_and_renderer_breakdown(dirs):
     checkpoint = models / "image2smiles.pth"
     checkpoint.write_bytes(b"not read either")
     records = [
-        {"input": "ethanol (rdkit drawing)", "group": "rdkit", "render_seed": 0,
-         "true_smiles": "CCO", "predicted_smiles": "CCN", "canonical_smiles": "CCN",
-         "valid": True, "confidence": 0.5, "alternatives": [], "length": 3,
-         "tf_correct": 3, "tf_total": 4},
+        {
+            "input": "ethanol (rdkit drawing)",
+            "group": "rdkit",
+            "render_seed": 0,
+            "true_smiles": "CCO",
+            "predicted_smiles": "CCN",
+            "canonical_smiles": "CCN",
+            "valid": True,
+            "confidence": 0.5,
+            "alternatives": [],
+            "length": 3,
+            "tf_correct": 3,
+            "tf_total": 4,
+        },
     ]
     result = evaluate.summarise(records, [([4, 4, 6, 2], [4, 4, 5, 2])], VOCAB, "image")
     result.update(checkpoint=str(checkpoint), task="image", split="test", limit=500, beam=1)
-    evaluate.cache_path(checkpoint, "test", 500, 1, results / "eval").write_text(
-        json.dumps(result))
+    evaluate.cache_path(checkpoint, "test", 500, 1, results / "eval").write_text(json.dumps(result))
 
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
