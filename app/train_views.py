@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import charts
-from chemnet import paths, runs
+from chemnet import runs
 
 REFRESH_S = 2.0
 REFERENCE_HISTORY = "training_history.csv"
@@ -89,9 +89,9 @@ def _curves(info: runs.RunInfo, root: Path) -> charts.RunCurves:
     return charts.RunCurves(info.run_id, runs.read_history(info.run_id, root), steps, per_epoch)
 
 
-def reference_curves() -> charts.RunCurves | None:
+def reference_curves(root: Path) -> charts.RunCurves | None:
     """The shipped model's history (results/training_history.csv) as a dotted reference."""
-    path = paths.RESULTS_DIR / REFERENCE_HISTORY
+    path = root.parent / REFERENCE_HISTORY  # root is results/runs
     history = runs.read_csv(path)
     if history.empty:
         return None
@@ -150,7 +150,7 @@ def run_status(info: runs.RunInfo, root: Path) -> None:
 def curves(infos: list[runs.RunInfo], root: Path, x: str, smoothing: float, log_y: bool) -> None:
     """Loss, accuracy, learning rate and step-level loss of the runs, overlaid."""
     data = [_curves(info, root) for info in infos]
-    reference = reference_curves() if x == "epoch" else None
+    reference = reference_curves(root) if x == "epoch" else None
     with_ref = data + [reference] if reference else data
     left, right = st.columns(2)
     left.plotly_chart(charts.metric_figure(with_ref, ["train_loss", "val_loss"], "Loss", x,
