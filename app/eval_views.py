@@ -234,12 +234,15 @@ def routing_panel(result: dict) -> None:
 
 
 def comparison(results: dict[str, dict]) -> pd.DataFrame:
-    """Headline figures of several evaluations, one column per checkpoint."""
-    rows = {
-        label: {LABELS[k]: r.get(k) for k in LABELS} | {"examples": r["n"]}
-        for label, r in results.items()
-    }
-    return pd.DataFrame(rows)
+    """Headline figures and exact match per group, one column per checkpoint."""
+    return pd.DataFrame({label: _column(r) for label, r in results.items()})
+
+
+def _column(result: dict) -> dict:
+    column = {LABELS[k]: result.get(k) for k in LABELS}
+    groups = result.get("by_kind") or result.get("by_renderer") or {}
+    column |= {f"Exact match, {g}": figures["exact_match"] for g, figures in groups.items()}
+    return column | {"Examples": result["n"]}
 
 
 def relative(path: Path) -> str:

@@ -140,3 +140,22 @@ def test_cached_image_result_shows_drawings_and_renderer_breakdown(dirs):
     assert "**By drawing style**" in [m.value for m in at.markdown]
     captions = [img.caption for el in at.get("image") for img in el.proto.imgs]
     assert "input drawing (rdkit)" in captions and "true structure" in captions
+
+
+def test_two_checkpoints_side_by_side(dirs):
+    models, results = dirs
+    shipped = models / "name2smiles.pth"
+    shipped.write_bytes(b"shipped")
+    run = results / "runs" / "r1" / "best.pth"
+    run.parent.mkdir()
+    run.write_bytes(b"a run")
+    _cached_result(shipped, results / "eval")
+    _cached_result(run, results / "eval")
+
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.multiselect(key="eval_compare").select(run).run()
+    assert not at.exception
+    table = next(df.value for df in at.dataframe if "run r1" in df.value.columns)
+    assert list(table.columns) == ["shipped name2smiles.pth", "run r1"]
+    assert table.loc["Exact match, iupac"].tolist() == [0.0, 0.0]
+    assert table.loc["Examples"].tolist() == [2, 2]
