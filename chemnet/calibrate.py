@@ -9,6 +9,7 @@ written beside the checkpoint (models/name2smiles.calibration.json) and read by 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -33,23 +34,43 @@ def calibration_path(model_path: Path | str) -> Path:
 
 
 def load_threshold(model_path: Path | str) -> float | None:
-    """The calibrated threshold for a checkpoint, or None when it has not been calibrated."""
+    """The calibrated threshold for a checkpoint, or None when it has not been calibrated.
+
+    A calibration made for another checkpoint (the file was replaced since) does not count.
+    """
+    model_path = Path(model_path)
     path = calibration_path(model_path)
     try:
         stamp = path.stat().st_mtime_ns
     except OSError:
         return None
-    return _read_threshold(path, stamp)
+    model_stamp = model_path.stat().st_mtime_ns if model_path.exists() else -1
+    return _read_threshold(path, stamp, model_path, model_stamp)
 
 
 @lru_cache(maxsize=16)
-def _read_threshold(path: Path, stamp: int) -> float | None:
+def _read_threshold(path: Path, stamp: int, model_path: Path, model_stamp: int) -> float | None:
     try:
-        value = float(json.loads(path.read_text())["threshold"])
+        saved = json.loads(path.read_text())
+        value = float(saved["threshold"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         logger.warning("ignoring unreadable calibration %s: %s", path, exc)
         return None
+    expected = saved.get("checkpoint_sha256")
+    if expected and model_stamp >= 0 and expected != file_sha256(model_path):
+        logger.warning("ignoring %s: it was made for another version of %s", path.name,
+                       model_path.name)
+        return None
     return min(max(value, 0.0), 1.0)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def choose_threshold(confidences: list[float], correct: list[bool],
@@ -121,7 +142,7 @@ def calibrate(model_path: Path | str | None = None, data_dir: Path | None = None
             confidences.append(float(prediction.confidence))
             correct.append(_same_molecule(prediction.canonical_smiles, target_smiles))
     result = choose_threshold(confidences, correct, target)
-    result.update(model=model_path.name, split=split, exact_match=sum(correct) / len(correct),
+    result.update(model=model_path.name, checkpoint_sha256=file_sha256(model_path), split=split, exact_match=sum(correct) / len(correct),
                   seconds=round(time.perf_counter() - start, 2), created=time.time())
     if write:
         _write_json(result, calibration_path(model_path))

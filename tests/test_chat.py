@@ -416,3 +416,13 @@ def test_a_name_written_like_a_smiles_is_still_found(engine):
 def test_trailing_request_words_are_dropped(engine):
     assert engine.answer("caffeine info", "fallback")["name"] == "caffeine"
     assert "The SMILES of caffeine is" in engine.answer("SMILES of caffeine", "fallback")["message"]
+
+
+def test_calibration_of_a_replaced_checkpoint_is_ignored(tmp_path):
+    model = tmp_path / "name2smiles.pth"
+    model.write_bytes(b"version one")
+    calibrate.calibration_path(model).write_text(json.dumps(
+        {"threshold": 0.4, "checkpoint_sha256": calibrate.file_sha256(model)}))
+    assert calibrate.load_threshold(model) == 0.4
+    model.write_bytes(b"version two, retrained")
+    assert calibrate.load_threshold(model) is None
