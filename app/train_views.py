@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import charts
-from chemnet import runs
+from chemnet import launcher, runs
 
 REFRESH_S = 2.0
 REFERENCE_HISTORY = "training_history.csv"
@@ -17,13 +17,13 @@ REFERENCE_HISTORY = "training_history.csv"
 @st.cache_data(ttl=60, show_spinner=False)
 def trainer_tasks() -> dict[str, list[str]]:
     """Registered tasks and their variants (re-read every minute, so a new task shows up)."""
-    return runs.trainer_tasks()
+    return launcher.trainer_tasks()
 
 
 @st.cache_data(show_spinner=False)
 def devices() -> dict[str, str]:
     """Devices torch sees on this machine, with a description."""
-    return runs.available_devices()
+    return launcher.available_devices()
 
 
 def launch_form(root: Path) -> None:
@@ -33,7 +33,7 @@ def launch_form(root: Path) -> None:
         st.error("The trainer (chemnet.train and chemnet/tasks/) is not available.")
         return
     task = st.selectbox("Task", list(tasks), key="train_task")
-    ref = runs.REFERENCE_DEFAULTS.get(task, runs.REFERENCE_DEFAULTS["name"])
+    ref = launcher.REFERENCE_DEFAULTS.get(task, launcher.REFERENCE_DEFAULTS["name"])
     found = devices()
     with st.form(f"launch_{task}"):
         left, mid, right = st.columns(3)
@@ -54,11 +54,11 @@ def launch_form(root: Path) -> None:
         submitted = st.form_submit_button("Start training", type="primary")
     if submitted:
         limit = int(limit) or None
-        params = runs.RunParams(task, variant, int(epochs), int(batch), float(lr), device, limit,
-                                float(minutes) or None, val_limit=limit,
-                                log_every=_log_every(limit, int(batch)))
+        params = launcher.RunParams(task, variant, int(epochs), int(batch), float(lr), device,
+                                    limit, float(minutes) or None, val_limit=limit,
+                                    log_every=_log_every(limit, int(batch)))
         try:
-            info = runs.launch(params, run_id.strip() or None, runs_dir=root)
+            info = launcher.launch(params, run_id.strip() or None, runs_dir=root)
         except runs.RunError as exc:
             st.error(str(exc))
             return
@@ -115,7 +115,7 @@ def _controls(info: runs.RunInfo, root: Path) -> None:
     try:
         if info.active:
             if left.button("Stop", key=f"stop_{key}"):
-                runs.stop(info.run_id, root)
+                launcher.stop(info.run_id, root)
                 st.toast(f"Stopping {info.run_id}: it saves last.pth first.")
             return
         if not (info.path / "last.pth").is_file():
@@ -125,7 +125,7 @@ def _controls(info: runs.RunInfo, root: Path) -> None:
             more = mid.number_input("More epochs", 1, 1000, 5, key=f"more_{key}")
             epochs = (info.epoch or 0) + int(more)
         if left.button("Resume", key=f"resume_{key}"):
-            runs.resume(info.run_id, root, epochs=epochs)
+            launcher.resume(info.run_id, root, epochs=epochs)
             st.rerun(scope="app")
     except runs.RunError as exc:
         st.error(str(exc))

@@ -5,7 +5,7 @@ import streamlit as st
 import common
 import charts
 import train_views as views
-from chemnet import runs
+from chemnet import launcher, runs
 
 common.init_page()
 st.title("Training")
@@ -53,7 +53,7 @@ with st.expander("Delete a run"):
     sure = st.checkbox("Yes, delete its folder with checkpoints and history")
     if st.button("Delete", disabled=not (victim and sure)):
         try:
-            runs.delete(victim, root)
+            launcher.delete(victim, root)
             st.rerun()
         except runs.RunError as exc:
             st.error(str(exc))
