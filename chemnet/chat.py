@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import threading
 from pathlib import Path
@@ -121,15 +122,25 @@ def accept_model_answer(prediction, store_match, threshold: float) -> tuple[bool
     confidence = float(prediction.confidence)
     if confidence < threshold:
         return False, f"the model's confidence {confidence:.2f} is below the threshold {threshold:.2f}"
-    if store_match is not None and store_match.how != "fuzzy":
-        predicted = connectivity(chem.inchikey_from_smiles(prediction.canonical_smiles))
-        known = connectivity(store_match.compound.inchikey)
-        if predicted != known:
-            return False, f"the model disagrees with the database entry for this name"
-        return True, (f"the model is confident ({confidence:.2f} >= {threshold:.2f}) and agrees "
-                      "with the database")
-    return True, (f"the model is confident ({confidence:.2f} >= {threshold:.2f}); the database "
-                  "has no exact entry for this name")
+    confident = f"the model is confident ({confidence:.2f} >= {threshold:.2f})"
+    if store_match is None:
+        return True, f"{confident}; the database has no entry for this name"
+    predicted = connectivity(chem.inchikey_from_smiles(prediction.canonical_smiles))
+    agrees = predicted == connectivity(store_match.compound.inchikey)
+    if agrees:
+        return True, f"{confident} and agrees with the database"
+    if store_match.how != "fuzzy":
+        return False, "the model disagrees with the database entry for this name"
+    if not is_systematic(str(prediction.input)):
+        # A trivial name one typo from a known one is that compound misspelt; a systematic
+        # name one edit from another is usually a different molecule, which the model reads.
+        return False, f"the name looks like a typo of '{store_match.compound.name}'"
+    return True, f"{confident}; the database has no exact entry for this systematic name"
+
+
+def is_systematic(name: str) -> bool:
+    """True for a name with locants, brackets or commas ("4-ethylheptan-3-ol"), not "caffiene"."""
+    return bool(re.search(r"\d|[(\[{,]", name))
 
 
 class ChatEngine:
@@ -306,12 +317,16 @@ class ChatEngine:
     def _auto(self, query: Query, result: dict) -> None:
         store = self.store()
         exact, _ = store_lookup(store, query, fuzzy=False) if store else (None, [])
+        close = []
+        if store is not None and exact is None:  # one-edit typos: milliseconds, so always
+            close = _plausible(one_edit_matches(store, query.subject), query.subject)
+        known = exact or (close[0] if close else None)
         predictor, error = self.predictor(self.name_model)
         prediction = None
-        if predictor is not None and (exact is not None or looks_chemical(query.subject)):
+        if predictor is not None and (known is not None or looks_chemical(query.subject)):
             prediction = self._predict(predictor, query.subject)
         threshold, calibrated = self.threshold()
-        accepted, reason = accept_model_answer(prediction, exact, threshold)
+        accepted, reason = accept_model_answer(prediction, known, threshold)
         if predictor is None:
             reason = f"the name model is not available: {error}"
         elif prediction is None:
@@ -322,8 +337,7 @@ class ChatEngine:
             _use_prediction(result, prediction, store)
             result["reason"] = reason
             return
-        # The typo search is the slow path: only when the model's answer is not taken.
-        match, others = (exact, []) if exact or not store else store_lookup(store, query)
+        match, others = (known, close[1:]) if known or not store else store_lookup(store, query)
         if match is not None:
             _use_match(result, match, others, query)
             result["reason"] = f"{result['reason']}; not the model: {reason}"

@@ -247,9 +247,9 @@ def caffeine_match(built_data, how="name"):
     return Match(get_store(built_data / "chemnet.sqlite").by_name("caffeine"), how)
 
 
-def prediction(smiles, confidence):
+def prediction(smiles, confidence, name="caffeine"):
     canonical = chem.canonical_smiles(smiles)
-    return FakePrediction("caffeine", smiles, canonical, canonical is not None, confidence)
+    return FakePrediction(name, smiles, canonical, canonical is not None, confidence)
 
 
 def test_accept_rule_takes_a_confident_agreeing_answer(built_data):
@@ -270,10 +270,27 @@ def test_accept_rule_rejects_with_a_reason(built_data, pred, match_how, why):
     assert not ok and why in reason
 
 
-def test_accept_rule_trusts_a_confident_model_over_a_fuzzy_match(built_data):
-    ok, reason = accept_model_answer(prediction("CCO", 0.99), caffeine_match(built_data, "fuzzy"),
-                                     0.5)
-    assert ok and "no exact entry" in reason
+def test_accept_rule_reads_a_systematic_name_with_the_model_despite_a_close_name(built_data):
+    close = caffeine_match(built_data, "fuzzy")
+    ok, reason = accept_model_answer(prediction("CCO", 0.99, "1,3,7-trimethylpurin-2-one"),
+                                     close, 0.5)
+    assert ok and "no exact entry for this systematic name" in reason
+
+
+def test_accept_rule_takes_a_trivial_typo_as_the_close_name(built_data):
+    close = caffeine_match(built_data, "fuzzy")
+    ok, reason = accept_model_answer(prediction("c1ccccc1", 0.99, "caffiene"), close, 0.5)
+    assert not ok and "typo of 'caffeine'" in reason
+    ok, _ = accept_model_answer(prediction("Cn1cnc2c1c(=O)n(C)c(=O)n2C", 0.99, "caffiene"),
+                                close, 0.5)
+    assert ok  # the model read the typo right: same molecule either way
+
+
+def test_auto_answers_a_typo_from_the_store_even_when_the_model_is_sure(engine):
+    with_fake_model(engine, "c1ccccc1", 0.99)
+    result = engine.answer("caffiene", "auto")
+    assert result["source"] == "database" and result["formula"] == "C8H10N4O2"
+    assert "typo of 'caffeine'" in result["reason"]
 
 
 def test_auto_uses_the_model_when_it_agrees(engine):
