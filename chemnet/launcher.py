@@ -20,6 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from chemnet import paths
 from chemnet.runs import (
     CONSOLE_LOG,
     DEFAULT_TASK,
@@ -190,11 +191,15 @@ def trainer_argv(params: RunParams, run_id: str, runs_dir: Path) -> list[str]:
 
 
 def max_concurrent_runs() -> int:
-    """How many runs may train at once (CHEMNET_MAX_RUNS, default 2: CPUs are few)."""
+    """How many runs may train at once (CHEMNET_MAX_RUNS, default 3).
+
+    Three leaves room for a classroom demo beside the two long runs that ship the models; more
+    would only slow every run down on a small machine.
+    """
     try:
-        return max(1, int(os.environ.get("CHEMNET_MAX_RUNS", "2")))
+        return max(1, int(os.environ.get("CHEMNET_MAX_RUNS", "3")))
     except ValueError:
-        return 2
+        return 3
 
 
 def _check_capacity(runs_dir, max_concurrent: int | None) -> None:
@@ -241,7 +246,7 @@ def launch(
         params: task, variant and hyperparameters.
         run_id: folder name; a fresh one when None.
         runs_dir: the runs folder (default chemnet.paths.RUNS_DIR).
-        max_concurrent: limit on active runs (default CHEMNET_MAX_RUNS or 2).
+        max_concurrent: limit on active runs (default CHEMNET_MAX_RUNS or 3).
 
     Returns:
         The new run as read back from its folder.
@@ -284,7 +289,7 @@ def resume(
     Args:
         run_id: a stopped or failed run, or a finished one given more epochs.
         runs_dir: the runs folder (default chemnet.paths.RUNS_DIR).
-        max_concurrent: limit on active runs (default CHEMNET_MAX_RUNS or 2).
+        max_concurrent: limit on active runs (default CHEMNET_MAX_RUNS or 3).
         epochs: a new total number of epochs; None keeps the run's own.
     """
     info = read_run(run_id, runs_dir)

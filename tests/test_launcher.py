@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 
 import pytest
@@ -172,8 +173,13 @@ def test_stop_and_resume_continue_one_history(tiny_env):
 
 
 @pytest.mark.slow
-def test_killed_trainer_is_reported_as_failed(tiny_env):
-    info = launcher.launch(RunParams(**TINY), "killed", tiny_env)
+def test_run_outlives_its_launcher_and_a_kill_reads_as_failed(tiny_env):
+    # Launch from a short-lived process, as an app that restarts would: the run lives on.
+    code = ("import sys; from chemnet import launcher; "
+            f"launcher.launch(launcher.RunParams(**{TINY!r}), 'killed', sys.argv[1])")
+    subprocess.run([sys.executable, "-c", code, str(tiny_env)], check=True, timeout=120)
+    info = runs.read_run("killed", tiny_env)
+    assert info.alive and info.active
     # Once the trainer knows its step count it has logged its setup, so the log has a tail.
     runs.wait_for("killed", lambda i: bool(i.total_steps), timeout=120, runs_dir=tiny_env)
     os.kill(info.pid, signal.SIGKILL)
