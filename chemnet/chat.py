@@ -8,6 +8,7 @@ and the models are loaded once per process and reused, so a second call is fast.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import re
@@ -394,8 +395,14 @@ def _smiles_from_inchi(text: str) -> str:
 
 
 def _predict_image(predictor, image, formula: str | None):
+    """The image model's reading, handing it the formula under whichever keyword it takes."""
     if formula:
-        return predictor.predict([image], formulas=[formula])[0]
+        accepted = inspect.signature(predictor.predict).parameters
+        for keyword in ("formulas", "formula"):
+            if keyword in accepted:
+                value = [formula] if keyword == "formulas" else formula
+                return predictor.predict([image], **{keyword: value})[0]
+        logger.info("the image predictor takes no formula; reading the image alone")
     return predictor.predict([image])[0]
 
 

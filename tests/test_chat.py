@@ -443,3 +443,20 @@ def test_calibration_of_a_replaced_checkpoint_is_ignored(tmp_path):
     assert calibrate.load_threshold(model) == 0.4
     model.write_bytes(b"version two, retrained")
     assert calibrate.load_threshold(model) is None
+
+
+def test_image_answer_hands_over_the_formula(engine):
+    seen = {}
+
+    class FormulaPredictor(FakePredictor):
+        def predict(self, inputs, beam=1, formulas=None):
+            seen["formulas"] = formulas
+            return super().predict(inputs, beam)
+
+    fake = FormulaPredictor("CCO", 0.9)
+    engine.predictor = lambda path: (fake, None)
+    assert engine.answer_image("x.png", formula="C2H6O")["formula"] == "C2H6O"
+    assert seen["formulas"] == ["C2H6O"]
+    plain = FakePredictor("CCO", 0.9)  # takes no formula: the image alone is read
+    engine.predictor = lambda path: (plain, None)
+    assert engine.answer_image("x.png", formula="C2H6O")["status"] == "ok"
