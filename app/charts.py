@@ -20,6 +20,7 @@ class RunCurves:
     steps: pd.DataFrame = field(default_factory=pd.DataFrame)
     steps_per_epoch: float | None = None
     dash: str = "solid"
+    color: str | None = None  # None: the next colour of the palette
 
 
 def smooth(values: pd.Series, weight: float) -> pd.Series:
@@ -82,6 +83,16 @@ def steps_x(run: RunCurves, x: str) -> pd.Series | None:
     return steps.get("step")
 
 
+def _colors(runs: list[RunCurves]) -> list[str]:
+    # Runs without a fixed colour take the palette in order, so a run keeps its colour on
+    # every chart whether or not a reference curve is drawn there too.
+    out, n = [], 0
+    for run in runs:
+        out.append(run.color or PALETTE[n % len(PALETTE)])
+        n += run.color is None
+    return out
+
+
 def _trace(x, y, name: str, color: str, dash: str, mode: str = "lines+markers") -> go.Scatter:
     return go.Scatter(x=x, y=y, name=name, mode=mode, line={"color": color, "dash": dash})
 
@@ -100,11 +111,10 @@ def metric_figure(
     """
     fig = go.Figure()
     dashes = ("solid", "dot", "dash", "dashdot")
-    for i, run in enumerate(runs):
+    for run, color in zip(runs, _colors(runs)):
         xs = history_x(run, x)
         if xs is None or run.history.empty:
             continue
-        color = PALETTE[i % len(PALETTE)]
         for j, column in enumerate(columns):
             if column not in run.history.columns:
                 continue
@@ -119,13 +129,12 @@ def step_figure(
 ) -> go.Figure:
     """Step-level training loss, so a curve moves within an epoch; raw points faint underneath."""
     fig = go.Figure()
-    for i, run in enumerate(runs):
+    for run, color in zip(runs, _colors(runs)):
         if run.steps.empty or "train_loss" not in run.steps.columns:
             continue
         xs = steps_x(run, x)
         if xs is None:
             continue
-        color = PALETTE[i % len(PALETTE)]
         raw = run.steps["train_loss"]
         if smoothing > 0:
             faint = _trace(xs, raw, f"{run.label} · raw", color, "solid", mode="lines")

@@ -95,7 +95,7 @@ def reference_curves(root: Path) -> charts.RunCurves | None:
     history = runs.read_csv(path)
     if history.empty:
         return None
-    return charts.RunCurves("shipped model", history, dash="dot")
+    return charts.RunCurves("shipped model", history, dash="dot", color="#9e9e9e")
 
 
 def _progress_text(p: runs.Progress, state: str) -> str:
@@ -109,12 +109,11 @@ def _progress_text(p: runs.Progress, state: str) -> str:
     return " · ".join(parts)
 
 
-def _controls(info: runs.RunInfo, root: Path) -> None:
-    left, mid, _ = st.columns([1, 2, 3])
+def _controls(info: runs.RunInfo, root: Path, button, more) -> None:
     key = info.run_id
     try:
         if info.active:
-            if left.button("Stop", key=f"stop_{key}"):
+            if button.button("Stop", key=f"stop_{key}"):
                 launcher.stop(info.run_id, root)
                 st.toast(f"Stopping {info.run_id}: it saves last.pth first.")
             return
@@ -122,9 +121,9 @@ def _controls(info: runs.RunInfo, root: Path) -> None:
             return
         epochs = None
         if info.state == "finished":  # only more epochs make sense after a finished run
-            more = mid.number_input("More epochs", 1, 1000, 5, key=f"more_{key}")
-            epochs = (info.epoch or 0) + int(more)
-        if left.button("Resume", key=f"resume_{key}"):
+            extra = more.number_input("More epochs", 1, 1000, 5, key=f"more_{key}")
+            epochs = (info.epoch or 0) + int(extra)
+        if button.button("Resume", key=f"resume_{key}"):
             launcher.resume(info.run_id, root, epochs=epochs)
             st.rerun(scope="app")
     except runs.RunError as exc:
@@ -135,23 +134,24 @@ def run_status(info: runs.RunInfo, root: Path) -> None:
     """Progress bar, controls, message, log tail and history download of one run."""
     prog = runs.progress(info, root)
     st.progress(prog.fraction, text=f"**{info.run_id}** · {_progress_text(prog, info.state)}")
-    _controls(info, root)
+    history = runs.read_history(info.run_id, root)
+    button, more, download, note = st.columns([1, 2, 2, 3], vertical_alignment="bottom")
+    _controls(info, root, button, more)
+    download.download_button("Download history.csv", history.to_csv(index=False),
+                             f"{info.run_id}-history.csv", "text/csv", key=f"dl_{info.run_id}")
+    note.caption(f"{len(history)} epoch(s) in history.csv")
     if info.state == "failed":
         st.error(info.message or "the run failed")
-    history = runs.read_history(info.run_id, root)
-    st.caption(f"{len(history)} epoch(s) in history.csv")
-    with st.expander("History and log"):
+    with st.expander(f"History and log of {info.run_id}"):
         st.dataframe(history, hide_index=True)
-        st.code(runs.log_tail(info.run_id, runs_dir=root) or "(train.log is empty)", language=None)
-    st.download_button("Download history.csv", history.to_csv(index=False),
-                       f"{info.run_id}-history.csv", "text/csv", key=f"dl_{info.run_id}")
+        st.code(runs.log_tail(info.run_id, runs_dir=root) or "(the log is empty)", language=None)
 
 
 def curves(infos: list[runs.RunInfo], root: Path, x: str, smoothing: float, log_y: bool) -> None:
     """Loss, accuracy, learning rate and step-level loss of the runs, overlaid."""
     data = [_curves(info, root) for info in infos]
     reference = reference_curves(root) if x == "epoch" else None
-    with_ref = data + [reference] if reference else data
+    with_ref = [reference] + data if reference else data  # drawn first, so underneath
     left, right = st.columns(2)
     left.plotly_chart(charts.metric_figure(with_ref, ["train_loss", "val_loss"], "Loss", x,
                                            smoothing, log_y), key="chart_loss")
@@ -159,8 +159,8 @@ def curves(infos: list[runs.RunInfo], root: Path, x: str, smoothing: float, log_
                                             x, smoothing), key="chart_acc")
     left.plotly_chart(charts.step_figure(data, "epoch" if x == "epoch" else x, smoothing,
                                          log_y), key="chart_steps")
-    right.plotly_chart(charts.metric_figure(data, ["learning_rate"], "Learning rate", x,
-                                            log_y=True), key="chart_lr")
+    lr = charts.metric_figure(data, ["learning_rate"], "Learning rate", x, log_y=True)
+    right.plotly_chart(lr.update_yaxes(tickformat=".0e"), key="chart_lr")
 
 
 def compare(infos: list[runs.RunInfo]) -> None:

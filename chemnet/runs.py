@@ -153,6 +153,21 @@ def is_trainer_alive(pid: int | None) -> bool:
     return TRAINER_MODULE in cmd or "torchrun" in cmd
 
 
+def process_start_time(pid: int | None) -> float | None:
+    """When a process started (Unix time), from /proc; None when unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+        # Field 22 of stat (index 19 after the command name) is the start in clock ticks.
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError, StopIteration):
+        return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading runs
 
@@ -363,6 +378,12 @@ def progress(info: RunInfo, runs_dir: str | Path | None = None) -> Progress:
     eta = None
     if info.active and rate and info.total_steps and info.step is not None:
         eta = max(0.0, (info.total_steps - info.step) / rate)
+    budget = _float(info.config.get("max_minutes"))
+    started = process_start_time(info.pid) if info.alive else None
+    if eta is not None and budget and started:
+        # The trainer's time budget counts from its process start and may end the run first
+        # (after the epoch in which it runs out, which this estimate ignores).
+        eta = min(eta, max(0.0, started + budget * 60 - time.time()))
     return Progress(
         fraction=min(1.0, max(0.0, float(fraction))),
         epoch=epoch,

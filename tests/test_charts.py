@@ -63,3 +63,12 @@ def test_step_figure_by_fractional_epoch_with_faint_raw_curve():
     assert len(fig.data) == 2 and fig.data[0].opacity == 0.25
     assert list(fig.data[1].x) == [0.5, 1.0, 1.5, 2.0]
     assert charts.step_figure([charts.RunCurves("empty")], "step").data == ()
+
+
+def test_a_reference_curve_does_not_shift_run_colours():
+    run = charts.RunCurves("a", HISTORY, STEPS, 4)
+    ref = charts.RunCurves("ref", HISTORY, dash="dot", color="#9e9e9e")
+    alone = charts.metric_figure([run], ["train_loss"], "Loss")
+    both = charts.metric_figure([ref, run], ["train_loss"], "Loss")
+    assert both.data[0].line.color == "#9e9e9e" and both.data[0].line.dash == "dot"
+    assert both.data[1].line.color == alone.data[0].line.color

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -107,12 +108,22 @@ def test_progress_eta_and_throughput(tmp_path):
                               "samples_per_s": [100.0] * 5, "elapsed_s": [1, 2, 3, 4, 5]})
         steps.to_csv(folder / "steps.csv", index=False)
         prog = runs.progress(runs.read_run("p", tmp_path), tmp_path)
+        # A 3-second time budget, counted from the process start, ends the run sooner.
+        (folder / "config.json").write_text(json.dumps({"epochs": 2, "max_minutes": 0.05}))
+        budgeted = runs.progress(runs.read_run("p", tmp_path), tmp_path)
     finally:
         proc.kill()
         proc.wait()
     # 5 of 10 steps done at one step per second: 5 s left.
     assert prog.fraction == pytest.approx(0.5) and prog.eta_s == pytest.approx(5.0)
     assert prog.samples_per_s == 100.0 and prog.epochs == 2
+    assert 0.0 <= budgeted.eta_s <= 3.0
+
+
+def test_process_start_time_of_this_process():
+    started = runs.process_start_time(os.getpid())
+    assert started is not None and 0 <= time.time() - started < 600
+    assert runs.process_start_time(None) is None
 
 
 def test_compare_configs_puts_differences_first():
