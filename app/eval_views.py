@@ -96,6 +96,15 @@ def run(path: Path, split: str, limit: int | None) -> dict | None:
     return result
 
 
+def panel(render, *args) -> None:
+    """Run one tab's renderer; a failure shows a message there and leaves the other tabs be."""
+    try:
+        render(*args)
+    except Exception as exc:  # e.g. another module mid-change; the page must stay usable
+        logger.exception("evaluation panel %s failed", render.__name__)
+        st.error(f"This panel could not be shown: {exc.__class__.__name__}: {exc}")
+
+
 def headline(result: dict) -> None:
     """Headline figures as metrics, the first two against the reference baseline."""
     columns = st.columns(len(LABELS))
@@ -135,6 +144,20 @@ def breakdowns(result: dict) -> None:
     st.plotly_chart(fig)
 
 
+def confusion_panel(result: dict) -> None:
+    c1, c2 = st.columns(2)
+    top_n = c1.slider("Top-N tokens (by support)", 5, 60, 25, key="eval_top_n")
+    values = c2.radio("Values", ["raw counts", "row-normalised"], horizontal=True, key="eval_norm")
+    st.plotly_chart(confusion_figure(result, top_n, values != "raw counts"), key="eval_heatmap")
+
+
+def per_token_panel(result: dict) -> None:
+    st.caption("Teacher-forced next-token scores per SMILES token; click a header to sort.")
+    st.dataframe(
+        per_token_frame(result), hide_index=True, width="stretch", column_config=TOKEN_COLUMNS
+    )
+
+
 def confusion_figure(result: dict, top_n: int, normalise: bool) -> go.Figure:
     """Heatmap of the top-N tokens; hover shows the raw count whatever the colouring."""
     matrix = np.asarray(result["confusion"]["matrix"])
@@ -168,8 +191,9 @@ def per_token_frame(result: dict) -> pd.DataFrame:
     )
 
 
-def error_gallery(result: dict, count: int) -> None:
+def error_gallery(result: dict) -> None:
     """Input, true and predicted structures side by side for the first few errors."""
+    count = st.slider("Errors shown", 1, 30, 8, key="eval_errors")
     errors = result["errors"][:count]
     if not errors:
         st.success("No errors in this evaluation.")
@@ -231,6 +255,26 @@ def routing_panel(result: dict) -> None:
         "Reasons given by the rule: "
         + ", ".join(f"{reason} ({n})" for reason, n in table["reasons"].items())
     )
+
+
+def compare_panel(result: dict, path: Path, options: list[Path], split: str, limit: int) -> None:
+    """This checkpoint's figures next to those of the checkpoints the user picks."""
+    others = st.multiselect(
+        "Compare with",
+        [p for p in options if p != path],
+        format_func=checkpoint_label,
+        key="eval_compare",
+    )
+    results = {checkpoint_label(path): result}
+    for other in others:
+        found = cached(other, split, limit)
+        if found is None:
+            st.caption(f"{checkpoint_label(other)}: no cached {split} evaluation yet.")
+            if st.button(f"Evaluate {checkpoint_label(other)}", key=f"cmp_{other}"):
+                found = run(other, split, limit)
+        if found is not None:
+            results[checkpoint_label(other)] = found
+    st.dataframe(comparison(results), width="stretch")
 
 
 def comparison(results: dict[str, dict]) -> pd.DataFrame:

@@ -35,38 +35,14 @@ tabs = st.tabs(
     ["Breakdown", "Confusion matrix", "Per-token F1", "Errors", "Auto-mode routing", "Compare"]
 )
 with tabs[0]:
-    views.breakdowns(result)
+    views.panel(views.breakdowns, result)
 with tabs[1]:
-    c1, c2 = st.columns(2)
-    top_n = c1.slider("Top-N tokens (by support)", 5, 60, 25, key="eval_top_n")
-    norm = c2.radio("Values", ["raw counts", "row-normalised"], horizontal=True) != "raw counts"
-    st.plotly_chart(views.confusion_figure(result, top_n, norm), key="eval_heatmap")
+    views.panel(views.confusion_panel, result)
 with tabs[2]:
-    st.dataframe(
-        views.per_token_frame(result),
-        hide_index=True,
-        width="stretch",
-        column_config=views.TOKEN_COLUMNS,
-    )
+    views.panel(views.per_token_panel, result)
 with tabs[3]:
-    shown = st.slider("Errors shown", 1, 30, 8, key="eval_errors")
-    views.error_gallery(result, shown)
+    views.panel(views.error_gallery, result)
 with tabs[4]:
-    views.routing_panel(result)
+    views.panel(views.routing_panel, result)
 with tabs[5]:
-    others = st.multiselect(
-        "Compare with",
-        [p for p in options if p != path],
-        format_func=views.checkpoint_label,
-        key="eval_compare",
-    )
-    results = {views.checkpoint_label(path): result}
-    for other in others:
-        found = views.cached(other, split, limit)
-        if found is None:
-            st.caption(f"{views.checkpoint_label(other)}: no cached {split} evaluation yet.")
-            if st.button(f"Evaluate {views.checkpoint_label(other)}", key=f"cmp_{other}"):
-                found = views.run(other, split, limit)
-        if found is not None:
-            results[views.checkpoint_label(other)] = found
-    st.dataframe(views.comparison(results), width="stretch")
+    views.panel(views.compare_panel, result, path, options, split, limit)

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chemnet import evaluate
+from chemnet import evaluate, routing
 from chemnet.paths import ROOT
 
 PAGE = str(ROOT / "pages" / "evaluate.py")
@@ -159,3 +159,19 @@ def test_two_checkpoints_side_by_side(dirs):
     assert list(table.columns) == ["shipped name2smiles.pth", "run r1"]
     assert table.loc["Exact match, iupac"].tolist() == [0.0, 0.0]
     assert table.loc["Examples"].tolist() == [2, 2]
+
+
+def test_a_failing_panel_leaves_the_others_working(dirs, monkeypatch):
+    models, results = dirs
+    checkpoint = models / "name2smiles.pth"
+    checkpoint.write_bytes(b"cached")
+    _cached_result(checkpoint, results / "eval")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("acceptance rule unavailable")
+
+    monkeypatch.setattr(routing, "route", broken)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert any("acceptance rule unavailable" in e.value for e in at.error)
+    assert any("Examples" in df.value.index for df in at.dataframe)  # the Compare tab after it
