@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-import common
 import charts
+import common
 import train_views as views
 from chemnet import launcher, runs
 

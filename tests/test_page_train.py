@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
+from run_helpers import make_run
 from streamlit.testing.v1 import AppTest
 
 from chemnet import paths, runs
@@ -95,3 +98,23 @@ def test_tiny_run_launched_from_the_page_shows_history_rows(runs_root, built_dat
     table = at.dataframe[0].value
     assert list(table["run"]) == ["page-run"]
     assert len(at.get("plotly_chart")) == 4
+
+
+def test_dead_run_shows_failed_and_two_runs_compare(runs_root):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    make_run(runs_root, "crashed", pid=gone.pid, log="Traceback\nMemoryError: boom\n",
+             config={"task": "name", "epochs": 3, "lr": 0.01}, updated=2000.0)
+    old = make_run(runs_root, "old", state="stopped", updated=1000.0,
+                   config={"task": "name", "epochs": 3, "lr": 0.002})
+    (old / "history.csv").write_text("epoch,train_loss,val_loss,val_accuracy,learning_rate\n"
+                                     "1,2.0,2.2,0.3,0.002\n2,1.5,1.7,0.4,0.002\n")
+    at = fresh_page()
+    assert at.dataframe[0].value["state"].tolist() == ["failed", "stopped"]
+    assert "MemoryError: boom" in at.error[0].value
+
+    at.multiselect(key="train_selected").set_value(["crashed", "old"]).run()
+    assert not at.exception
+    compare = at.dataframe[-1].value
+    assert list(compare.columns) == ["crashed", "old"] and compare.index[0] == "lr"
+    assert "2 epoch(s) in history.csv" in captions(at)
