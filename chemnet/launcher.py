@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,7 +24,6 @@ from pathlib import Path
 from chemnet import paths
 from chemnet.runs import (
     CONSOLE_LOG,
-    DEFAULT_TASK,
     TRAINER_MODULE,
     RunError,
     RunInfo,
@@ -37,6 +37,8 @@ from chemnet.runs import (
 logger = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_TASK = "name"  # the trainer's own default; forms preselect it
+_LAUNCH_LOCK = threading.Lock()
 
 # Reference hyperparameters of each task (the original project's settings); the form starts here.
 REFERENCE_DEFAULTS = {
@@ -60,7 +62,6 @@ class RunParams:
     seed: int | None = None
     val_limit: int | None = None
     log_every: int | None = None
-
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -258,11 +259,17 @@ def launch(
     run_id = check_run_id(run_id or new_run_id(params.task))
     root = runs_root(runs_dir)
     folder = root / run_id
-    if folder.exists():
-        raise RunError(f"a run named {run_id!r} already exists")
-    _check_capacity(runs_dir, max_concurrent)
-    folder.mkdir(parents=True)
-    _spawn(trainer_argv(params, run_id, root.resolve()), folder, asdict(params))
+    with _LAUNCH_LOCK:  # two sessions clicking at once must not both pass the limit
+        _check_capacity(runs_dir, max_concurrent)
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            raise RunError(f"a run named {run_id!r} already exists") from None
+        try:
+            _spawn(trainer_argv(params, run_id, root.resolve()), folder, asdict(params))
+        except OSError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise RunError(f"could not start the trainer: {exc}") from exc
     return read_run(run_id, runs_dir)
 
 
@@ -301,12 +308,16 @@ def resume(
         epochs = _check_range("epochs", epochs, 1, 1000)
     if info.state == "finished" and (epochs or 0) <= (info.epoch or 0):
         raise RunError(f"run {run_id!r} finished its {info.epoch} epochs; ask for more to resume")
-    _check_capacity(runs_dir, max_concurrent)
     root = runs_root(runs_dir).resolve()
     argv = [sys.executable, "-m", TRAINER_MODULE, "--resume", run_id, "--runs-dir", str(root)]
     if epochs is not None:
         argv += ["--epochs", str(epochs)]
-    _spawn(argv, info.path, {"resume": run_id, "epochs": epochs})
+    with _LAUNCH_LOCK:
+        _check_capacity(runs_dir, max_concurrent)
+        try:
+            _spawn(argv, info.path, {"resume": run_id, "epochs": epochs})
+        except OSError as exc:
+            raise RunError(f"could not start the trainer: {exc}") from exc
     return read_run(run_id, runs_dir)
 
 

@@ -25,7 +25,6 @@ from chemnet import paths
 logger = logging.getLogger(__name__)
 
 TRAINER_MODULE = "chemnet.train"
-DEFAULT_TASK = "name"
 ACTIVE_STATES = ("queued", "running")
 FINAL_STATES = ("finished", "failed", "stopped")
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

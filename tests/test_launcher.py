@@ -100,6 +100,18 @@ def test_launch_refuses_bad_params_and_existing_ids(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["taken"]
 
 
+def test_a_trainer_that_cannot_start_leaves_no_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(launcher, "trainer_tasks", lambda: TASKS)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("no exec")
+
+    monkeypatch.setattr(launcher.subprocess, "Popen", refuse)
+    with pytest.raises(RunError, match="could not start the trainer: no exec"):
+        launcher.launch(RunParams(epochs=1), "nostart", tmp_path)
+    assert not (tmp_path / "nostart").exists()
+
+
 def test_stop_signals_the_trainer(tmp_path):
     proc = fake_trainer()
     make_run(tmp_path, "s", pid=proc.pid)
