@@ -192,11 +192,19 @@ def per_token_frame(result: dict) -> pd.DataFrame:
 
 
 def error_gallery(result: dict) -> None:
-    """Input, true and predicted structures side by side for the first few errors."""
-    count = st.slider("Errors shown", 1, 30, 8, key="eval_errors")
-    errors = result["errors"][:count]
+    """Input, true and predicted structures side by side, the most confident mistakes first."""
+    groups = sorted({r["group"] for r in result["records"]})
+    c1, c2, c3 = st.columns(3)
+    group = c1.selectbox(
+        "Name kind" if result["task"] == "name" else "Drawing style",
+        ["all", *groups],
+        key="eval_err_group",
+    )
+    kind = c2.selectbox("Error", evaluate.ERROR_KINDS, key="eval_err_kind")
+    count = c3.slider("Errors shown", 1, 30, 8, key="eval_errors")
+    errors = evaluate.pick_errors(result["records"], None if group == "all" else group, kind, count)
     if not errors:
-        st.success("No errors in this evaluation.")
+        st.success("No such errors in this evaluation.")
         return
     for error in errors:
         cols = st.columns([2, 2, 2])

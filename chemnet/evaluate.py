@@ -224,11 +224,33 @@ def summarise(records: list[dict], token_pairs, vocab, task: str) -> dict:
         "per_token": metrics.per_token_table(y_true, y_pred, vocab).to_dict("records"),
         "confusion": {"labels": labels, "matrix": matrix.tolist()},
         "tanimoto_histogram": metrics.histogram(similarity),
-        "errors": [r for r in records if not r["correct"]][:ERROR_SAMPLE],
+        "errors": pick_errors(records, count=ERROR_SAMPLE),
         "records": records,
     }
     result["by_renderer" if task == "image" else "by_kind"] = group_breakdown(records)
     return result
+
+
+ERROR_KINDS = ("any error", "invalid SMILES", "valid, wrong molecule")
+
+
+def pick_errors(
+    records: list[dict], group: str | None = None, kind: str = "any error", count: int = 10
+) -> list[dict]:
+    """The wrong predictions of one group and kind, the most confident mistakes first.
+
+    Confident mistakes come first because they are the ones auto mode would accept.
+    """
+    if kind not in ERROR_KINDS:
+        raise ValueError(f"unknown error kind {kind!r}; expected one of {ERROR_KINDS}")
+    wrong = [
+        r
+        for r in records
+        if not r["correct"]
+        and (group is None or r["group"] == group)
+        and (kind == "any error" or r["valid"] == (kind == "valid, wrong molecule"))
+    ]
+    return sorted(wrong, key=lambda r: -r["confidence"])[:count]
 
 
 def group_breakdown(records: list[dict]) -> dict[str, dict]:

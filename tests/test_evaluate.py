@@ -204,3 +204,19 @@ def test_cli_rejects_bad_arguments_without_a_traceback(args, capsys):
         assert code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.strip()
+
+
+def test_pick_errors_filters_by_group_and_kind_most_confident_first():
+    records = [
+        _record("a", "iupac", "CCO", "CCN", True, 1, 1) | {"confidence": 0.3, "correct": False},
+        _record("b", "iupac", "CCO", "C1C", False, 1, 1) | {"confidence": 0.9, "correct": False},
+        _record("c", "common", "CCO", "CCC", True, 1, 1) | {"confidence": 0.8, "correct": False},
+        _record("d", "iupac", "CCO", "CCO", True, 1, 1) | {"confidence": 0.99, "correct": True},
+    ]
+    pick = evaluate.pick_errors
+    assert [r["input"] for r in pick(records)] == ["b", "c", "a"]
+    assert [r["input"] for r in pick(records, "iupac")] == ["b", "a"]
+    assert [r["input"] for r in pick(records, kind="invalid SMILES")] == ["b"]
+    assert [r["input"] for r in pick(records, kind="valid, wrong molecule", count=1)] == ["c"]
+    with pytest.raises(ValueError, match="unknown error kind"):
+        pick(records, kind="typo")
