@@ -39,7 +39,7 @@ def engine() -> ChatEngine:
                    str(models / "image2smiles.pth"))
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner="Loading the compound store and models...")
 def _engine(store: str, name_model: str, image_model: str) -> ChatEngine:
     # Shared by all sessions; it reloads a checkpoint that changed on disk.
     engine = ChatEngine(store_path=store, name_model=name_model, image_model=image_model)

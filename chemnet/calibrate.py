@@ -142,7 +142,8 @@ def calibrate(model_path: Path | str | None = None, data_dir: Path | None = None
             confidences.append(float(prediction.confidence))
             correct.append(_same_molecule(prediction.canonical_smiles, target_smiles))
     result = choose_threshold(confidences, correct, target)
-    result.update(model=model_path.name, checkpoint_sha256=file_sha256(model_path), split=split, exact_match=sum(correct) / len(correct),
+    result.update(model=model_path.name, checkpoint_sha256=file_sha256(model_path), split=split,
+                  exact_match=sum(correct) / len(correct),
                   seconds=round(time.perf_counter() - start, 2), created=time.time())
     if write:
         _write_json(result, calibration_path(model_path))

@@ -15,93 +15,31 @@ import re
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import quote
-
-from rapidfuzz import fuzz
 
 from chemnet import chem, names, paths
+from chemnet.answer import (
+    ANSWER_FIELDS,
+    blank_answer,
+    connectivity,
+    describe,
+    fill_compound,
+    fill_structure,
+    format_answer,
+    smiles_from_inchi,
+    use_match,
+    use_prediction,
+)
 from chemnet.calibrate import DEFAULT_THRESHOLD, load_threshold
-from chemnet.typos import TypoIndex
+from chemnet.matching import exact_match, one_edit_matches, plausible, store_lookup
 from chemnet.query import MAX_MESSAGE_CHARS, Query, looks_chemical, parse_message
 
 logger = logging.getLogger(__name__)
 
 MODES = ("auto", "ai", "fallback")
-MAX_SYNONYMS = 12
-IMAGE_ROUTE = "/api/image"
 HELP = ("Ask me about a molecule: a name (caffeine), a sentence (\"what is the molecular weight "
         "of aspirin?\"), a SMILES (CC(=O)O) or a CAS number (58-08-2).")
-ANSWER_FIELDS = (
-    "query", "mode", "status", "source", "name", "formula", "molecular_weight",
-    "canonical_smiles", "inchi", "inchikey", "cid", "synonyms", "descriptors", "confidence",
-    "alternatives", "image_url", "message",
-)  # fmt: skip
-
-
-def blank_answer(query: str, mode: str) -> dict:
-    """An answer with every field present and nothing found yet."""
-    answer = dict.fromkeys(ANSWER_FIELDS)
-    answer.update(query=query, mode=mode, status="not_found", synonyms=[], alternatives=[],
-                  descriptors={}, message="")
-    answer.update(asked=None, reason=None)
-    return answer
-
-
-def image_url(smiles: str) -> str:
-    """The API route that draws a structure (relative, so any host serving the API works)."""
-    return f"{IMAGE_ROUTE}?smiles={quote(smiles, safe='')}"
-
-
-def fill_structure(answer: dict, smiles: str) -> bool:
-    """Compute formula, MW, identifiers and descriptors with RDKit; False for a bad SMILES."""
-    mol = chem.parse_smiles(smiles)
-    if mol is None:
-        return False
-    weight = chem.mol_weight(mol)
-    desc = chem.descriptors(mol)
-    answer.update(
-        status="ok",
-        formula=chem.formula(mol),
-        molecular_weight=weight,
-        canonical_smiles=chem.canonical_smiles(smiles),
-        inchi=chem.inchi(mol),
-        inchikey=chem.inchikey(mol),
-        descriptors={**desc, "lipinski": chem.lipinski(weight, desc)},
-    )
-    answer["image_url"] = image_url(answer["canonical_smiles"])
-    return True
-
-
-def fill_compound(answer: dict, compound) -> None:
-    """Name, CID and synonyms from a store compound; the rest from its structure."""
-    if not fill_structure(answer, compound.smiles):
-        answer.update(status="ok", formula=compound.formula, molecular_weight=compound.mw,
-                      inchi=compound.inchi, inchikey=compound.inchikey)
-    answer.update(
-        name=compound.name or compound.iupac_name,
-        cid=compound.cid if compound.cid and compound.cid > 0 else None,
-        synonyms=_synonyms(compound),
-    )
-    answer["cas"] = compound.cas or None
-    answer["iupac_name"] = compound.iupac_name or None
-
-
-def _synonyms(compound) -> list[str]:
-    seen = {names.lookup_key(compound.name or "")}
-    found = []
-    for name in [compound.iupac_name, *compound.synonyms]:
-        key = names.lookup_key(name or "")
-        if key and key not in seen and not names.is_cas(name):
-            seen.add(key)
-            found.append(name)
-        if len(found) == MAX_SYNONYMS:
-            break
-    return found
-
-
-def connectivity(inchikey: str | None) -> str | None:
-    """The first InChIKey block: the skeleton, blind to stereo, isotopes and charge state."""
-    return inchikey.split("-")[0] if inchikey else None
+__all__ = ["ANSWER_FIELDS", "ChatEngine", "accept_model_answer", "answer", "answer_image",
+           "connectivity", "get_engine", "is_systematic"]
 
 
 def accept_model_answer(prediction, store_match, threshold: float) -> tuple[bool, str]:
@@ -122,7 +60,8 @@ def accept_model_answer(prediction, store_match, threshold: float) -> tuple[bool
         return False, "the name model's output is not a valid structure"
     confidence = float(prediction.confidence)
     if confidence < threshold:
-        return False, f"the model's confidence {confidence:.2f} is below the threshold {threshold:.2f}"
+        return False, (f"the model's confidence {confidence:.2f} is below the threshold "
+                       f"{threshold:.2f}")
     confident = f"the model is confident ({confidence:.2f} >= {threshold:.2f})"
     if store_match is None:
         return True, f"{confident}; the database has no entry for this name"
@@ -261,12 +200,12 @@ class ChatEngine:
     def _from_structure(self, query: Query, result: dict) -> None:
         smiles = query.subject
         if query.kind == "inchi":
-            smiles = _smiles_from_inchi(query.subject)
+            smiles = smiles_from_inchi(query.subject)
         if not fill_structure(result, smiles):
             store = self.store()
             known = store.by_name(query.subject) if store else None
             if known is not None:  # "co2" is written like a SMILES but is a name
-                _use_match(result, _match(known, "name"), [], query)
+                use_match(result, exact_match(known, "name"), [], query.subject)
                 return
             result.update(status="not_found", source="smiles",
                           message=f"'{query.subject[:80]}' is not a valid {query.kind.upper()}: "
@@ -288,7 +227,7 @@ class ChatEngine:
         if match is None:
             result["message"] = _not_known(query)
             return
-        _use_match(result, match, others, query)
+        use_match(result, match, others, query.subject)
 
     def _from_model(self, query: Query, result: dict) -> None:
         store = self.store()
@@ -308,7 +247,7 @@ class ChatEngine:
                           message=f"The name model's output for '{query.subject[:80]}' is not a "
                                   f"valid structure ({prediction.smiles[:80]!r}).")
             return
-        _use_prediction(result, prediction, store)
+        use_prediction(result, prediction, store)
         result["reason"] = "ai mode answers with the name model"
         if match is not None and match.how != "fuzzy":
             agrees = connectivity(result["inchikey"]) == connectivity(match.compound.inchikey)
@@ -320,7 +259,7 @@ class ChatEngine:
         exact, _ = store_lookup(store, query, fuzzy=False) if store else (None, [])
         close = []
         if store is not None and exact is None:  # one-edit typos: milliseconds, so always
-            close = _plausible(one_edit_matches(store, query.subject), query.subject)
+            close = plausible(one_edit_matches(store, query.subject), query.subject)
         known = exact or (close[0] if close else None)
         predictor, error = self.predictor(self.name_model)
         prediction = None
@@ -335,12 +274,12 @@ class ChatEngine:
         elif not calibrated:
             reason += " [uncalibrated threshold]"
         if accepted:
-            _use_prediction(result, prediction, store)
+            use_prediction(result, prediction, store)
             result["reason"] = reason
             return
         match, others = (known, close[1:]) if known or not store else store_lookup(store, query)
         if match is not None:
-            _use_match(result, match, others, query)
+            use_match(result, match, others, query.subject)
             result["reason"] = f"{result['reason']}; not the model: {reason}"
         else:
             result["message"] = _not_known(query) + f" Not using the model: {reason}."
@@ -377,21 +316,10 @@ class ChatEngine:
                           message=f"The image model's output is not a valid structure "
                                   f"({prediction.smiles[:80]!r}).")
             return result
-        _use_prediction(result, prediction, self.store())
+        use_prediction(result, prediction, self.store())
         result.update(source="image", reason="read from the image by the image model")
         result["message"] = describe(result)
         return result
-
-
-def _smiles_from_inchi(text: str) -> str:
-    from rdkit import Chem
-
-    with chem.quiet_rdkit():
-        try:
-            mol = Chem.MolFromInchi(text)
-        except Exception:  # RDKit's InChI reader raises on some malformed strings
-            mol = None
-    return Chem.MolToSmiles(mol) if mol is not None else ""
 
 
 def _predict_image(predictor, image, formula: str | None):
@@ -404,91 +332,6 @@ def _predict_image(predictor, image, formula: str | None):
                 return predictor.predict([image], **{keyword: value})[0]
         logger.info("the image predictor takes no formula; reading the image alone")
     return predictor.predict([image])[0]
-
-
-def store_lookup(store, query: Query, fuzzy: bool = True) -> tuple:
-    """(the store's Match for a query or None, other close matches for a typo).
-
-    Exact identifiers and names come first; then a typo-tolerant search, whose best hit is kept
-    only when it is plausible (see `plausible_fuzzy`).
-    """
-    if query.kind == "cid":
-        return _match(store.by_cid(int(query.subject)), "cid"), []
-    if query.kind == "cas":
-        return _match(store.by_cas(query.subject), "cas"), []
-    if query.kind == "inchikey":
-        return _match(store.by_inchikey(query.subject), "inchikey"), []
-    exact = _match(store.by_name(query.subject), "name")
-    if exact is not None or not fuzzy:
-        return exact, []
-    matches = _plausible(one_edit_matches(store, query.subject), query.subject)
-    if not matches:  # the full similarity scan is the slow path: only when one edit is not enough
-        matches = _plausible(store.fuzzy(query.subject, limit=4), query.subject)
-    return (matches[0], matches[1:]) if matches else (None, [])
-
-
-def _plausible(matches: list, subject: str) -> list:
-    return [m for m in matches if plausible_fuzzy(m, subject)]
-
-
-_typo_indexes: dict[Path, TypoIndex] = {}
-
-
-def one_edit_matches(store, subject: str) -> list:
-    """Store matches for names one typo away from subject (see chemnet.typos)."""
-    from chemnet.store import Match
-
-    index = _typo_indexes.get(store.path)
-    if index is None:
-        index = _typo_indexes.setdefault(store.path, TypoIndex(store.path))
-    found = [(store.by_id(cid), score) for cid, score in index.candidates(subject)]
-    return [Match(compound, "fuzzy", score) for compound, score in found if compound is not None]
-
-
-def plausible_fuzzy(match, subject: str) -> bool:
-    """Keep a typo match when it is close, the text reads as chemistry, or it hit a main name.
-
-    Short everyday words sit one edit away from some obscure synonym ("joke", "table"); such a
-    hit is dropped unless it is very close or matches the compound's own name.
-    """
-    if match.score >= 90 or looks_chemical(subject):
-        return True
-    key = names.lookup_key(subject)
-    main_names = (match.compound.name, match.compound.iupac_name)
-    return any(fuzz.ratio(key, names.lookup_key(n or "")) >= 85 for n in main_names)
-
-
-def _match(compound, how: str):
-    from chemnet.store import Match
-
-    return Match(compound, how) if compound is not None else None
-
-
-def _use_match(result: dict, match, others: list, query: Query) -> None:
-    fill_compound(result, match.compound)
-    result.update(source="database", confidence=round(match.score / 100, 3))
-    if match.how == "fuzzy":
-        result["reason"] = (f"closest database name to '{query.subject[:60]}' "
-                            f"(similarity {match.score:.0f}/100)")
-        result["alternatives"] = [
-            {"name": m.compound.name, "smiles": m.compound.canonical_smiles or m.compound.smiles,
-             "confidence": round(m.score / 100, 3)} for m in others
-        ]
-    else:
-        result["reason"] = f"exact {HOW_WORDS.get(match.how, match.how)} match"
-
-
-def _use_prediction(result: dict, prediction, store) -> None:
-    fill_structure(result, prediction.canonical_smiles)
-    result.update(source="model", name=prediction.input, confidence=round(prediction.confidence, 4))
-    result["alternatives"] = [
-        {"name": None, "smiles": smiles, "confidence": round(float(conf), 4)}
-        for smiles, conf in (prediction.alternatives or [])
-    ]
-    known = store.by_inchikey(result["inchikey"]) if store and result["inchikey"] else None
-    if known is not None:  # synonyms only for a structure the database knows
-        result.update(name=known.name or prediction.input, synonyms=_synonyms(known),
-                      cid=known.cid if known.cid and known.cid > 0 else None)
 
 
 def _problem_message(query: Query, result: dict) -> str:
@@ -508,39 +351,6 @@ def _not_known(query: Query) -> str:
     if what:
         return f"No compound with {what} {query.subject} in the database."
     return f"I don't know a molecule called '{query.subject[:80]}'."
-
-
-FIELD_WORDS = {"canonical_smiles": "SMILES", "inchikey": "InChIKey", "inchi": "InChI",
-               "cid": "PubChem CID", "formula": "formula", "logp": "logP", "tpsa": "TPSA"}
-HOW_WORDS = {"name": "name", "cas": "CAS number", "cid": "PubChem CID", "inchikey": "InChIKey",
-             "smiles": "structure"}
-SOURCE_WORDS = {"model": "name model", "database": "database", "smiles": "your structure",
-                "image": "image model"}
-
-
-def describe(result: dict) -> str:
-    """One or two sentences answering the question, naming the source and why it was used."""
-    name = result.get("name") or result.get("canonical_smiles")
-    asked = result.get("asked")
-    value = result.get(asked) if asked else None
-    if asked == "molecular_weight":
-        text = f"The molecular weight of {name} is {result['molecular_weight']:.2f} g/mol."
-    elif asked == "lipinski":
-        lip = result["descriptors"].get("lipinski", {})
-        verdict = "passes" if lip.get("passes") else "fails"
-        text = f"{name} {verdict} Lipinski's rule of five ({lip.get('violations')} violations)."
-    elif asked in ("logp", "tpsa"):
-        text = f"The {FIELD_WORDS[asked]} of {name} is {result['descriptors'][asked]}."
-    elif asked == "synonyms":
-        listed = ", ".join(result["synonyms"][:8]) or "none known"
-        text = f"Other names of {name}: {listed}."
-    elif asked and value not in (None, "", []):
-        text = f"The {FIELD_WORDS.get(asked, asked)} of {name} is {value}."
-    else:
-        text = f"{name}: {result['formula']}, {result['molecular_weight']:.2f} g/mol."
-    source = SOURCE_WORDS.get(result.get("source"), result.get("source"))
-    why = f" ({result['reason']})" if result.get("reason") else ""
-    return f"{text} Source: {source}{why}."
 
 
 _engine: ChatEngine | None = None
@@ -564,19 +374,6 @@ def answer(message: object, mode: str = "auto") -> dict:
 def answer_image(image, formula: str | None = None) -> dict:
     """Read a molecule from an image with the process-wide engine."""
     return get_engine().answer_image(image, formula)
-
-
-def format_answer(result: dict) -> str:
-    """A plain-text rendering of an answer for the terminal."""
-    lines = [result["message"]]
-    if result["status"] == "ok":
-        for label, key in (("SMILES", "canonical_smiles"), ("InChIKey", "inchikey"),
-                           ("CID", "cid"), ("confidence", "confidence")):
-            if result.get(key) is not None:
-                lines.append(f"  {label}: {result[key]}")
-        if result["synonyms"]:
-            lines.append(f"  synonyms: {', '.join(result['synonyms'][:6])}")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -117,7 +117,8 @@ def test_no_text_crashes_the_parser(text):
     assert len(query.subject) <= 300
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80),
        mode=st.sampled_from(["auto", "ai", "fallback", "bogus"]))
 def test_no_text_crashes_the_chat(engine, text, mode):
