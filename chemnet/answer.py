@@ -15,6 +15,8 @@ ANSWER_FIELDS = (
     "canonical_smiles", "inchi", "inchikey", "cid", "synonyms", "descriptors", "confidence",
     "alternatives", "image_url", "message",
 )  # fmt: skip
+
+
 def blank_answer(query: str, mode: str) -> dict:
     """An answer with every field present and nothing found yet."""
     answer = dict.fromkeys(ANSWER_FIELDS)
@@ -128,6 +130,8 @@ HOW_WORDS = {"name": "name", "cas": "CAS number", "cid": "PubChem CID", "inchike
              "smiles": "structure"}
 SOURCE_WORDS = {"model": "name model", "database": "database", "smiles": "your structure",
                 "image": "image model"}
+
+
 def describe(result: dict) -> str:
     """One or two sentences answering the question, naming the source and why it was used."""
     name = result.get("name") or result.get("canonical_smiles")

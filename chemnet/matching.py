@@ -14,6 +14,7 @@ from chemnet import names
 from chemnet.query import Query, looks_chemical
 from chemnet.typos import TypoIndex
 
+
 def store_lookup(store, query: Query, fuzzy: bool = True) -> tuple:
     """(the store's Match for a query or None, other close matches for a typo).
 
@@ -40,6 +41,8 @@ def plausible(matches: list, subject: str) -> list:
 
 
 _typo_indexes: dict[Path, TypoIndex] = {}
+
+
 def one_edit_matches(store, subject: str) -> list:
     """Store matches for names one typo away from subject (see chemnet.typos)."""
     from chemnet.store import Match
