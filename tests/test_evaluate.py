@@ -165,12 +165,18 @@ def test_cli_explains_a_missing_checkpoint(built_data, tmp_path):
     assert "checkpoint not found" in done.stderr and "Traceback" not in done.stderr
 
 
+def _outcome(name, group, predicted, valid, confidence, correct):
+    """An evaluated example whose target is ethanol."""
+    record = _record(name, group, "CCO", predicted, valid, 1, 1)
+    return record | {"confidence": confidence, "correct": correct}
+
+
 def test_routing_matrix_counts_both_kinds_of_mistake():
     records = [
-        _record("a", "common", "CCO", "CCO", True, 1, 1) | {"confidence": 0.9, "correct": True},
-        _record("b", "common", "CCO", "CCN", True, 1, 1) | {"confidence": 0.9, "correct": False},
-        _record("c", "common", "CCO", "CCO", True, 1, 1) | {"confidence": 0.2, "correct": True},
-        _record("d", "common", "CCO", "C1C", False, 1, 1) | {"confidence": 0.9, "correct": False},
+        _outcome("a", "common", "CCO", True, 0.9, True),
+        _outcome("b", "common", "CCN", True, 0.9, False),
+        _outcome("c", "common", "CCO", True, 0.2, True),
+        _outcome("d", "common", "C1C", False, 0.9, False),
     ]
     routed = routing.route(records, threshold=0.5)  # the chat engineer's rule, no store
     assert [r["accepted"] for r in routed] == [True, True, False, False]
@@ -208,10 +214,10 @@ def test_cli_rejects_bad_arguments_without_a_traceback(args, capsys):
 
 def test_pick_errors_filters_by_group_and_kind_most_confident_first():
     records = [
-        _record("a", "iupac", "CCO", "CCN", True, 1, 1) | {"confidence": 0.3, "correct": False},
-        _record("b", "iupac", "CCO", "C1C", False, 1, 1) | {"confidence": 0.9, "correct": False},
-        _record("c", "common", "CCO", "CCC", True, 1, 1) | {"confidence": 0.8, "correct": False},
-        _record("d", "iupac", "CCO", "CCO", True, 1, 1) | {"confidence": 0.99, "correct": True},
+        _outcome("a", "iupac", "CCN", True, 0.3, False),
+        _outcome("b", "iupac", "C1C", False, 0.9, False),
+        _outcome("c", "common", "CCC", True, 0.8, False),
+        _outcome("d", "iupac", "CCO", True, 0.99, True),
     ]
     pick = evaluate.pick_errors
     assert [r["input"] for r in pick(records)] == ["b", "c", "a"]
