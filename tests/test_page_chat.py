@@ -79,3 +79,16 @@ def test_clear_empties_the_history(page):
     ask(page, "caffeine")
     page.button(key="chat_clear").click().run()
     assert not page.text and "C8H10N4O2" not in page_text(page)
+
+
+def test_ai_mode_answers_with_a_trained_checkpoint(built_data, tiny_name_model, monkeypatch):
+    pytest.importorskip("chemnet.predict")
+    monkeypatch.setenv("CHEMNET_DATA_DIR", str(built_data))
+    monkeypatch.setenv("CHEMNET_MODELS_DIR", str(tiny_name_model.parent))
+    app = AppTest.from_file(PAGE, default_timeout=120)
+    app.run()
+    ask(app, "Tell me about 2-methylpropan-1-ol", "ai")
+    text = page_text(app)
+    # A one-epoch model may write an invalid SMILES; either way the page says what happened.
+    assert "Source**: name model" in text or "not a valid structure" in text
+    assert not app.error
