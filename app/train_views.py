@@ -99,7 +99,7 @@ def reference_curves(root: Path) -> charts.RunCurves | None:
 
 
 def _progress_text(p: runs.Progress, state: str) -> str:
-    parts = [state, f"epoch {p.epoch}" + (f"/{p.epochs}" if p.epochs else "")]
+    parts = [state, f"{p.epoch}" + (f"/{p.epochs}" if p.epochs else "") + " epochs done"]
     if p.total_steps:
         parts.append(f"step {p.step}/{p.total_steps}")
     if p.samples_per_s:
