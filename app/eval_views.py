@@ -145,10 +145,13 @@ def breakdowns(result: dict) -> None:
 
 
 def confusion_panel(result: dict) -> None:
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns([2, 2, 1])
     top_n = c1.slider("Top-N tokens (by support)", 5, 60, 25, key="eval_top_n")
     values = c2.radio("Values", ["raw counts", "row-normalised"], horizontal=True, key="eval_norm")
-    st.plotly_chart(confusion_figure(result, top_n, values != "raw counts"), key="eval_heatmap")
+    # The diagonal dwarfs the confusions; hiding it lets the colour scale show the mistakes.
+    hide = c3.toggle("Hide correct", key="eval_hide_diag")
+    figure = confusion_figure(result, top_n, values != "raw counts", hide_diagonal=hide)
+    st.plotly_chart(figure, key="eval_heatmap")
 
 
 def per_token_panel(result: dict) -> None:
@@ -158,18 +161,23 @@ def per_token_panel(result: dict) -> None:
     )
 
 
-def confusion_figure(result: dict, top_n: int, normalise: bool) -> go.Figure:
+def confusion_figure(
+    result: dict, top_n: int, normalise: bool, hide_diagonal: bool = False
+) -> go.Figure:
     """Heatmap of the top-N tokens; hover shows the raw count whatever the colouring."""
     matrix = np.asarray(result["confusion"]["matrix"])
     labels = result["confusion"]["labels"]
     shown, names = metrics.top_confusion(matrix, labels, top_n, normalise=normalise)
     counts, _ = metrics.top_confusion(matrix, labels, top_n)
+    if hide_diagonal:
+        np.fill_diagonal(shown, np.nan)  # drawn blank; hover still gives the count
+    # Plain lists, not arrays: the chart spec then stays readable JSON (NaN becomes null).
     fig = go.Figure(
         go.Heatmap(
-            z=shown,
+            z=shown.tolist(),
             x=names,
             y=names,
-            customdata=counts,
+            customdata=counts.tolist(),
             colorscale="Blues",
             hovertemplate="true %{y} → predicted %{x}<br>count %{customdata:.0f}"
             "<br>value %{z:.3f}<extra></extra>",

@@ -91,6 +91,11 @@ def test_cached_result_shows_headline_heatmap_table_and_errors(dirs):
     assert list(per_token["token"]) == ["C", "<eos>", "N", "O"]
     assert "methylamine" in [m.value.strip("*") for m in at.markdown]
 
+    at.toggle(key="eval_hide_diag").set_value(True).run()
+    spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    heatmap = next(t for t in spec["data"] if t["type"] == "heatmap")
+    assert heatmap["z"][0][0] is None and heatmap["customdata"][0][0] == 3  # C -> C, 3 times
+
 
 def test_tiny_checkpoint_evaluates_from_the_page(dirs, tiny_name_model):
     models, results = dirs
