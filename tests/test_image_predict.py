@@ -26,7 +26,7 @@ def checkpoint(tmp_path_factory) -> Path:
     rows = []
     for i, smiles in enumerate(SMILES):
         mol = chem.parse_smiles(smiles)
-        rows.append({"smiles": smiles, "formula": chem.formula(mol), "mw": chem.mol_weight(mol),
+        rows.append({"name": f"molecule {i}", "smiles": smiles, "formula": chem.formula(mol), "mw": chem.mol_weight(mol),
                      "heavy_atoms": mol.GetNumHeavyAtoms(),
                      "split": "val" if i % 4 == 3 else "train"})
     (root / "data").mkdir()
@@ -41,6 +41,11 @@ def checkpoint(tmp_path_factory) -> Path:
     run = root / "runs" / "tiny"
     assert (run / "history.csv").exists() and (run / "best.pth").exists()
     return run / "best.pth"
+
+
+@pytest.fixture(scope="module")
+def data_dir(checkpoint) -> Path:
+    return checkpoint.parent.parent.parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +120,14 @@ def test_cli_file_list_and_errors(checkpoint, tmp_path, capsys):
 
     assert main(["image", str(good), "--model", str(tmp_path / "none.pth")]) == 2
     assert "checkpoint" in capsys.readouterr().err
+
+
+def test_formula_evaluation_scores_both_ways(checkpoint, data_dir):
+    from chemnet.image_eval import evaluate_formula
+
+    result = evaluate_formula(checkpoint, split="val", limit=2, data_dir=data_dir, max_atoms=10)
+    assert result["n"] == 2
+    for block in ("without_formula", "with_formula"):
+        figures = result[block]
+        assert 0.0 <= figures["token_accuracy"] <= 1.0 and 0.0 <= figures["exact_match"] <= 1.0
+        assert 0.0 <= figures["validity"] <= 1.0 and figures["seconds_per_image"] > 0
