@@ -74,11 +74,12 @@ def build_queries(store_path: Path, count: int, seed: int) -> list[tuple[str, st
 def run_mode(engine: ChatEngine, mode: str, queries) -> dict:
     """Answer every query in one mode; latency percentiles and hit rate by query kind."""
     engine.warm()  # store, typo index, model: loaded once per process, not per query
-    times, hits = [], {}
+    times, hits, sources = [], {}, {}
     for kind, text, expected in queries:
         start = time.perf_counter()
         result = engine.answer(text, mode)
         times.append(time.perf_counter() - start)
+        sources[result["source"]] = sources.get(result["source"], 0) + 1
         if expected is None:
             right = result["status"] == "not_found"
         else:
@@ -91,6 +92,7 @@ def run_mode(engine: ChatEngine, mode: str, queries) -> dict:
         "max_ms": round(float(ms.max()), 2),
         "correct": round(float(np.mean([h for v in hits.values() for h in v])), 3),
         "by_kind": {kind: round(float(np.mean(v)), 3) for kind, v in hits.items()},
+        "sources": sources,
     }
 
 
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         report["modes"][mode] = figures
         print(f"{mode:8s} p50 {figures['p50_ms']:7.2f} ms  p95 {figures['p95_ms']:7.2f} ms  "
               f"max {figures['max_ms']:7.2f} ms  correct {figures['correct']:.1%}  "
-              f"{figures['by_kind']}")
+              f"{figures['by_kind']} sources {figures['sources']}")
     report["3d"] = bench_3d(small_molecules(args.data_dir, args.molecules, args.seed))
     print(f"3D (<= 30 heavy atoms, {report['3d']['molecules']} molecules): conformer p50 "
           f"{report['3d']['conformer_p50_ms']} ms, p95 {report['3d']['conformer_p95_ms']} ms; "
