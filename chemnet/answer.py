@@ -109,18 +109,20 @@ def use_match(result: dict, match, others: list, subject: str) -> None:
         result["reason"] = f"exact {HOW_WORDS.get(match.how, match.how)} match"
 
 
-def use_prediction(result: dict, prediction, store) -> None:
-    """Answer from a model Prediction; name, CID and synonyms only for a known structure."""
+def use_prediction(result: dict, prediction, store, name: str | None = None) -> None:
+    """Answer from a model Prediction; name, CID and synonyms only for a known structure.
+
+    `name` is shown for an unknown structure (the name model's input; None for an image).
+    """
     fill_structure(result, prediction.canonical_smiles)
-    result.update(source="model", name=prediction.input,
-                  confidence=round(prediction.confidence, 4))
+    result.update(source="model", name=name, confidence=round(prediction.confidence, 4))
     result["alternatives"] = [
         {"name": None, "smiles": smiles, "confidence": round(float(conf), 4)}
         for smiles, conf in (prediction.alternatives or [])
     ]
     known = store.by_inchikey(result["inchikey"]) if store and result["inchikey"] else None
     if known is not None:  # synonyms only for a structure the database knows
-        result.update(name=known.name or prediction.input, synonyms=synonyms_of(known),
+        result.update(name=known.name or name, synonyms=synonyms_of(known),
                       cid=known.cid if known.cid and known.cid > 0 else None)
 
 

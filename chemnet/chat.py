@@ -247,7 +247,7 @@ class ChatEngine:
                           message=f"The name model's output for '{query.subject[:80]}' is not a "
                                   f"valid structure ({prediction.smiles[:80]!r}).")
             return
-        use_prediction(result, prediction, store)
+        use_prediction(result, prediction, store, name=query.subject)
         result["reason"] = "ai mode answers with the name model"
         if match is not None and match.how != "fuzzy":
             agrees = connectivity(result["inchikey"]) == connectivity(match.compound.inchikey)
@@ -274,7 +274,7 @@ class ChatEngine:
         elif not calibrated:
             reason += " [uncalibrated threshold]"
         if accepted:
-            use_prediction(result, prediction, store)
+            use_prediction(result, prediction, store, name=query.subject)
             result["reason"] = reason
             return
         match, others = (known, close[1:]) if known or not store else store_lookup(store, query)

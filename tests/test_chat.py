@@ -462,3 +462,10 @@ def test_image_answer_hands_over_the_formula(engine):
     plain = FakePredictor("CCO", 0.9)  # takes no formula: the image alone is read
     engine.predictor = lambda path: (plain, None)
     assert engine.answer_image("x.png", formula="C2H6O")["status"] == "ok"
+
+
+def test_image_answer_of_an_unknown_structure_has_no_name(engine):
+    engine.predictor = lambda path: (FakePredictor("CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCO", 0.7), None)
+    result = engine.answer_image(object())  # an image object must never become the name
+    assert result["status"] == "ok" and result["name"] is None
+    assert result["message"].startswith("CCCCCCCC")
