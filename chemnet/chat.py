@@ -278,7 +278,9 @@ class ChatEngine:
             result["reason"] = reason
             return
         match, others = (known, close[1:]) if known or not store else store_lookup(store, query)
-        if match is not None:
+        if match is not None and _doubtful(match, prediction, query.subject):
+            _undecided(result, match, prediction, query.subject, reason)
+        elif match is not None:
             use_match(result, match, others, query.subject)
             result["reason"] = f"{result['reason']}; not the model: {reason}"
         else:
@@ -320,6 +322,37 @@ class ChatEngine:
         result.update(source="image", reason="read from the image by the image model")
         result["message"] = describe(result)
         return result
+
+
+def _doubtful(match, prediction, subject: str) -> bool:
+    """A typo match for a systematic name that the model reads as another molecule.
+
+    "4-ethylheptan-3-ol" is one edit from "4-methylheptan-3-ol", a different compound: when the
+    model, even unsure, disagrees, neither answer is safe to give as the molecule.
+    """
+    if match.how != "fuzzy" or not is_systematic(subject) or prediction is None:
+        return False
+    if not prediction.valid or not prediction.canonical_smiles:
+        return False
+    predicted = connectivity(chem.inchikey_from_smiles(prediction.canonical_smiles))
+    return predicted != connectivity(match.compound.inchikey)
+
+
+def _undecided(result: dict, match, prediction, subject: str, reason: str) -> None:
+    """not_found, with the closest database name and the model's guess as alternatives."""
+    closest = match.compound
+    result["alternatives"] = [
+        {"name": closest.name, "smiles": closest.canonical_smiles or closest.smiles,
+         "confidence": round(match.score / 100, 3)},
+        {"name": None, "smiles": prediction.canonical_smiles,
+         "confidence": round(float(prediction.confidence), 4)},
+    ]
+    result["reason"] = f"no exact database entry; not the model: {reason}"
+    result["message"] = (
+        f"I am not sure which molecule '{subject[:80]}' is. The closest database name is "
+        f"'{closest.name}' (similarity {match.score:.0f}/100), possibly a different molecule; "
+        f"the name model reads {prediction.canonical_smiles} but {reason}."
+    )
 
 
 def _predict_image(predictor, image, formula: str | None):

@@ -469,3 +469,14 @@ def test_image_answer_of_an_unknown_structure_has_no_name(engine):
     result = engine.answer_image(object())  # an image object must never become the name
     assert result["status"] == "ok" and result["name"] is None
     assert result["message"].startswith("CCCCCCCC")
+
+
+def test_auto_gives_no_molecule_when_a_systematic_name_only_has_a_doubtful_typo_match(engine):
+    # "1,3,7-trimethylxanthinee" is one edit from caffeine's synonym; the unsure model disagrees.
+    with_fake_model(engine, "CCO", 0.3)
+    result = engine.answer("1,3,7-trimethylxanthinee", "auto")
+    assert result["status"] == "not_found" and result["formula"] is None
+    assert "closest database name" in result["message"]
+    assert [a["smiles"] for a in result["alternatives"]][1] == "CCO"
+    with_fake_model(engine, "Cn1cnc2c1c(=O)n(C)c(=O)n2C", 0.3)  # unsure but agreeing: answer
+    assert engine.answer("1,3,7-trimethylxanthinee", "auto")["formula"] == "C8H10N4O2"
