@@ -26,7 +26,8 @@ def checkpoint(tmp_path_factory) -> Path:
     rows = []
     for i, smiles in enumerate(SMILES):
         mol = chem.parse_smiles(smiles)
-        rows.append({"name": f"molecule {i}", "smiles": smiles, "formula": chem.formula(mol), "mw": chem.mol_weight(mol),
+        rows.append({"name": f"molecule {i}", "smiles": smiles, "formula": chem.formula(mol),
+                     "mw": chem.mol_weight(mol),
                      "heavy_atoms": mol.GetNumHeavyAtoms(),
                      "split": "val" if i % 4 == 3 else "train"})
     (root / "data").mkdir()

@@ -103,7 +103,8 @@ class ImageToSmiles(nn.Module):
         super().__init__()
         self.image_size = image_size
         self.encoder = ConvEncoder(tuple(channels), depth, image_size, hidden)
-        self.desc = nn.Sequential(nn.Linear(DESC_SIZE, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        self.desc = nn.Sequential(nn.Linear(DESC_SIZE, hidden), nn.ReLU(),
+                                  nn.Linear(hidden, hidden))
         self.init_h = nn.Linear(2 * hidden, hidden)
         self.init_c = nn.Linear(2 * hidden, hidden)
         self.tgt_embed = nn.Embedding(tgt_vocab, embed, padding_idx=PAD_ID)

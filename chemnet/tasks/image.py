@@ -85,7 +85,8 @@ class DrawingDataset(Dataset):
 def read_molecules(data_dir: Path) -> pd.DataFrame:
     path = Path(data_dir) / paths.MOLECULES_PARQUET.name
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; build the data with `python -m chemnet.data build`")
+        raise FileNotFoundError(
+            f"{path} is missing; build the data with `python -m chemnet.data build`")
     return pd.read_parquet(path, columns=["smiles", "formula", "mw", "heavy_atoms", "split"])
 
 
@@ -208,7 +209,8 @@ class ImageTask(Task):
                                  max_len=int(self.config["max_smiles_tokens"]) + 2)
             for i, seq in enumerate(seqs):
                 pred = chem.canonical_smiles(self.target.decode(seq.tokens))
-                hits += pred is not None and pred == chem.canonical_smiles(dataset.smiles[start + i])
+                truth = chem.canonical_smiles(dataset.smiles[start + i])
+                hits += pred is not None and pred == truth
         return {"val_exact": hits / n}
 
     def data_counts(self) -> dict:
