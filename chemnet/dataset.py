@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem
 
-from chemnet import chem, paths, store
+from chemnet import chem, paths, store_writer
 from chemnet.names import model_names
 from chemnet.sources import RawCompound, read_all
 
@@ -186,7 +186,7 @@ def build(
     _write_parquet(molecules.drop(columns=["table_inchikey"]), data_dir / "molecules.parquet")
     _write_parquet(names, data_dir / "names.parquet")
     model_keys = dict(zip(molecules["table_inchikey"], molecules["inchikey"]))
-    store.write_store(
+    store_writer.write_store(
         compounds, analyses, model_keys, splits_by_key, data_dir / "chemnet.sqlite"
     )
 

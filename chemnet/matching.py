@@ -1,18 +1,15 @@
 """Find the store's compound for a parsed query: exact identifiers and names, then typos.
 
-One-edit typos are looked up first (milliseconds, see chemnet.typos); the store's similarity
+One-edit typos are looked up first (microseconds, see Store.one_edit); the store's similarity
 scan runs only when that finds nothing. Typo hits that are probably wrong are dropped.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rapidfuzz import fuzz
 
 from chemnet import names
 from chemnet.query import Query, looks_chemical
-from chemnet.typos import TypoIndex
 
 
 def store_lookup(store, query: Query, fuzzy: bool = True) -> tuple:
@@ -40,18 +37,9 @@ def plausible(matches: list, subject: str) -> list:
     return [m for m in matches if plausible_fuzzy(m, subject)]
 
 
-_typo_indexes: dict[Path, TypoIndex] = {}
-
-
 def one_edit_matches(store, subject: str) -> list:
-    """Store matches for names one typo away from subject (see chemnet.typos)."""
-    from chemnet.store import Match
-
-    index = _typo_indexes.get(store.path)
-    if index is None:
-        index = _typo_indexes.setdefault(store.path, TypoIndex(store.path))
-    found = [(store.by_id(cid), score) for cid, score in index.candidates(subject)]
-    return [Match(compound, "fuzzy", score) for compound, score in found if compound is not None]
+    """Store matches for names one typo away from subject (exact key lookups, no scan)."""
+    return store.one_edit(subject, limit=4)
 
 
 def plausible_fuzzy(match, subject: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 
 GREEK = {
@@ -11,6 +12,8 @@ GREEK = {
     "ξ": "xi", "ο": "omicron", "π": "pi", "ρ": "rho", "σ": "sigma", "τ": "tau",
     "υ": "upsilon", "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
 }  # fmt: skip
+
+GREEK_TABLE = str.maketrans(GREEK)
 
 CAS_PATTERN = re.compile(r"^\d{2,7}-\d{2}-\d$")
 # Vendor and registry codes such as "stk366316", "NSC 147337", "AC1L1XYZ", "ZINC000123":
@@ -22,6 +25,7 @@ INDEX_SUFFIX = re.compile(r"\((?:\d+ci|van|iupac|usan|inn|jan|ban|dcf|usp|nf|mar
 NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 MAX_NAME_LENGTH = 150
+KEY_ALPHABET = string.ascii_lowercase + string.digits  # the characters a lookup key keeps
 
 
 def lookup_key(text: str) -> str:
@@ -30,9 +34,22 @@ def lookup_key(text: str) -> str:
     Case, spacing, punctuation and spelled-out Greek letters do not matter: "Alpha-Tocopherol",
     "α-tocopherol" and ".alpha.-tocopherol" share one key.
     """
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join(GREEK.get(ch, ch) for ch in text)
+    text = unicodedata.normalize("NFKC", text).lower().translate(GREEK_TABLE)
     return NON_ALNUM.sub("", text)
+
+
+def one_edit_keys(key: str) -> set[str]:
+    """Every lookup key one deletion, transposition, substitution or insertion from `key`.
+
+    Most typos are a single slip, so looking these up exactly finds them far faster than a
+    similarity scan over all names.
+    """
+    splits = [(key[:i], key[i:]) for i in range(len(key) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in KEY_ALPHABET}
+    inserts = {a + c + b for a, b in splits for c in KEY_ALPHABET}
+    return (deletes | swaps | replaces | inserts) - {key}
 
 
 def is_cas(text: str) -> bool:

@@ -1,8 +1,8 @@
 """The compound store: a read-only SQLite file with name, CAS, InChIKey, SMILES and fuzzy lookup.
 
 Every compound of the bundled tables is here, salts and inorganics included, so the chat can
-answer for compounds the models never saw. Reads go through one read-only connection per
-thread, so a single Store can be shared by all Streamlit sessions.
+answer for compounds the models never saw. The file is opened read-only and loaded once into
+in-memory tables, so a single Store can be shared by all Streamlit sessions and threads.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,8 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from chemnet import chem, paths
-from chemnet.names import is_cas, lookup_key
+from chemnet.names import is_cas, lookup_key, one_edit_keys
+from chemnet.store_writer import SYNONYM_SEPARATOR
 
 logger = logging.getLogger(__name__)
 
@@ -29,26 +31,12 @@ FUZZY_MIN_SCORE = 85.0
 FUZZY_SYNONYMS = 40  # synonyms per compound that take part in fuzzy matching
 INCHIKEY_PATTERN = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
 CID_PATTERN = re.compile(r"^(?:cid\s*:?\s*)?(\d{1,9})$", re.IGNORECASE)
-
-SCHEMA = """
-CREATE TABLE compounds (
-    id INTEGER PRIMARY KEY, cid INTEGER, cas TEXT, name TEXT, iupac_name TEXT, formula TEXT,
-    mw REAL, smiles TEXT, canonical_smiles TEXT, flat_smiles TEXT, inchi TEXT, inchikey TEXT,
-    model_inchikey TEXT, synonyms TEXT, descriptors TEXT, split TEXT
-);
-CREATE TABLE names (key TEXT, compound_id INTEGER, rank INTEGER);
-"""
-# Indexes are created after the bulk insert, which is several times faster than keeping them
-# up to date row by row.
-INDEXES = """
-CREATE INDEX names_key ON names (key);
-CREATE INDEX compounds_cid ON compounds (cid);
-CREATE INDEX compounds_cas ON compounds (cas);
-CREATE INDEX compounds_inchikey ON compounds (inchikey);
-CREATE INDEX compounds_canonical ON compounds (canonical_smiles);
-CREATE INDEX compounds_flat ON compounds (flat_smiles);
-CREATE INDEX compounds_model_key ON compounds (model_inchikey);
-"""
+COLUMN_NAMES = (
+    "id", "cid", "cas", "name", "iupac_name", "formula", "mw", "smiles", "canonical_smiles",
+    "flat_smiles", "inchi", "inchikey", "model_inchikey", "synonyms", "descriptors", "split",
+)  # fmt: skip
+COLUMNS = ", ".join(COLUMN_NAMES)
+MAX_ONE_EDIT_KEY = 60  # a longer key has thousands of one-edit variants; scan instead
 
 
 @dataclass
@@ -82,70 +70,59 @@ class Match:
     score: float = 100.0
 
 
-def write_store(compounds, analyses, model_keys: dict, splits: dict, path: Path) -> None:
-    """Write the SQLite store for `compounds` (RawCompound) and their RDKit `analyses`.
+class _Index:
+    """The store held in memory: compound rows and every lookup table, built once per Store.
 
-    `model_keys` maps a table InChIKey to the model dataset's (stereo-free) key and `splits` maps
-    that key to its split, so the store knows which compounds the models were trained on.
+    A dict lookup costs microseconds where an SQLite query costs a tenth of a millisecond.
+    Rows stay as plain tuples (synonyms as JSON text) and become Compound objects only when a
+    lookup returns them, which keeps loading fast and memory modest.
     """
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.unlink(missing_ok=True)
-    connection = sqlite3.connect(temporary)
-    try:
-        connection.executescript(SCHEMA)
-        connection.executemany(
-            "INSERT INTO compounds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                _compound_row(i, c, a, model_keys, splits)
-                for i, (c, a) in enumerate(zip(compounds, analyses))
-            ),
-        )
-        connection.executemany(
-            "INSERT INTO names VALUES (?,?,?)",
-            (row for i, c in enumerate(compounds) for row in _name_rows(i, c)),
-        )
-        connection.executescript(INDEXES)
-        connection.commit()
-    finally:
-        connection.close()
-    os.replace(temporary, path)
+
+    def __init__(self, connection: sqlite3.Connection):
+        connection.row_factory = None
+        try:
+            self.rows = connection.execute(f"SELECT {COLUMNS} FROM compounds ORDER BY id").fetchall()
+            names = connection.execute(
+                "SELECT key, compound_id, rank FROM names ORDER BY rank DESC, compound_id DESC"
+            ).fetchall()
+        finally:
+            connection.row_factory = sqlite3.Row
+        self.cid = self._table("cid", lambda value: value is not None and value > 0)
+        self.cas = self._table("cas")
+        self.inchikey = self._table("inchikey")
+        self.model_key = self._table("model_inchikey")
+        self.canonical = self._table("canonical_smiles")
+        self.flat = self._table("flat_smiles")
+        # Reversed order: the best-ranked compound of a key is written last and wins.
+        self.names = {key: compound_id for key, compound_id, _ in names}
+        self.buckets = _length_buckets(names)
+
+    def _table(self, column: str, keep=bool) -> dict:
+        """Value of `column` -> position of the first compound that has it."""
+        field_index = COLUMN_NAMES.index(column)
+        table = {}
+        for position in range(len(self.rows) - 1, -1, -1):
+            value = self.rows[position][field_index]
+            if keep(value):
+                table[value] = position
+        return table
 
 
-def _compound_row(index, compound, analysis, model_keys, splits) -> tuple:
-    model_key = model_keys.get(compound.inchikey)
-    analysis = analysis or {}
-    return (
-        index,
-        compound.cid,
-        compound.cas,
-        compound.common_name,
-        compound.iupac_name,
-        compound.formula,
-        compound.mw,
-        compound.smiles,
-        analysis.get("canonical_smiles"),
-        analysis.get("flat_smiles"),
-        compound.inchi,
-        compound.inchikey,
-        model_key,
-        json.dumps(compound.synonyms),
-        json.dumps(analysis.get("descriptors")) if analysis else None,
-        splits.get(model_key),
-    )
-
-
-def _name_rows(index, compound):
-    names = [compound.common_name, compound.iupac_name] + compound.synonyms
-    seen = set()
-    for rank, name in enumerate(names):
-        key = lookup_key(name)
-        if key and key not in seen and not is_cas(name):
+def _length_buckets(names: list) -> dict[int, tuple[list[str], list[int]]]:
+    """Fuzzy-match candidates grouped by key length: main names and the first synonyms."""
+    buckets: dict[int, tuple[list[str], list[int]]] = {}
+    seen: set[str] = set()
+    for key, compound_id, rank in reversed(names):
+        if rank < 2 + FUZZY_SYNONYMS and key not in seen:
             seen.add(key)
-            yield key, index, rank
+            keys, ids = buckets.setdefault(len(key), ([], []))
+            keys.append(key)
+            ids.append(compound_id)
+    return buckets
 
 
 class Store:
-    """Read-only access to the compound store; safe to share between threads."""
+    """Lookups over the compound store; safe to share between threads (read-only after load)."""
 
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path or paths.STORE_SQLITE)
@@ -154,8 +131,8 @@ class Store:
                 f"compound store {self.path} is missing; run `python -m chemnet.data build`"
             )
         self._local = threading.local()
-        self._fuzzy_lock = threading.Lock()
-        self._fuzzy_buckets: dict[int, tuple[list[str], list[int]]] | None = None
+        self._index_lock = threading.Lock()
+        self._loaded: _Index | None = None
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -166,68 +143,81 @@ class Store:
             self._local.connection = connection
         return connection
 
-    def _fetch_one(self, sql: str, params: tuple) -> Compound | None:
-        row = self._connection().execute(sql, params).fetchone()
-        return _to_compound(row) if row is not None else None
+    @property
+    def _index(self) -> _Index:
+        with self._index_lock:
+            if self._loaded is None:
+                started = time.perf_counter()
+                self._loaded = _Index(self._connection())
+                logger.info(
+                    "store loaded: %d compounds, %d names in %.1f s",
+                    len(self._loaded.rows),
+                    len(self._loaded.names),
+                    time.perf_counter() - started,
+                )
+        return self._loaded
+
+    def warm_up(self) -> None:
+        """Load the in-memory index now rather than on the first lookup."""
+        _ = self._index
+
+    def _get(self, table: str, value) -> Compound | None:
+        position = getattr(self._index, table).get(value)
+        return self.by_id(position) if position is not None else None
 
     def by_id(self, compound_id: int) -> Compound | None:
-        return self._fetch_one("SELECT * FROM compounds WHERE id = ?", (compound_id,))
+        rows = self._index.rows
+        if not 0 <= compound_id < len(rows):
+            return None
+        return _to_compound(rows[compound_id])
 
     def by_cid(self, cid: int) -> Compound | None:
-        return self._fetch_one("SELECT * FROM compounds WHERE cid = ? LIMIT 1", (int(cid),))
+        return self._get("cid", int(cid))
 
     def by_cas(self, cas: str) -> Compound | None:
-        return self._fetch_one("SELECT * FROM compounds WHERE cas = ? LIMIT 1", (cas.strip(),))
+        return self._get("cas", cas.strip())
 
     def by_inchikey(self, key: str) -> Compound | None:
         """Find a compound by its InChIKey, or by the stereo-free key the models use."""
         key = key.strip().upper()
-        found = self._fetch_one("SELECT * FROM compounds WHERE inchikey = ? LIMIT 1", (key,))
-        return found or self._fetch_one(
-            "SELECT * FROM compounds WHERE model_inchikey = ? LIMIT 1", (key,)
-        )
+        return self._get("inchikey", key) or self._get("model_key", key)
 
     def by_smiles(self, smiles: str) -> Compound | None:
         """Find a compound by structure; the query is canonicalised first."""
         canonical = chem.canonical_smiles(smiles.strip())
         if canonical is None:
             return None
-        found = self._fetch_one(
-            "SELECT * FROM compounds WHERE canonical_smiles = ? LIMIT 1", (canonical,)
-        )
+        found = self._get("canonical", canonical)
         if found is None:  # a query without stereo still finds a stereo-specific entry
-            flat = chem.stereo_free_smiles(canonical)
-            found = self._fetch_one(
-                "SELECT * FROM compounds WHERE flat_smiles = ? ORDER BY id LIMIT 1", (flat,)
-            )
+            found = self._get("flat", chem.stereo_free_smiles(canonical))
         return found
 
     def by_name(self, name: str) -> Compound | None:
         """Exact lookup by name or synonym, insensitive to case, spacing and punctuation."""
         key = lookup_key(name)
-        if not key:
-            return None
-        row = (
-            self._connection()
-            .execute(
-                "SELECT compound_id FROM names WHERE key = ? ORDER BY rank, compound_id LIMIT 1",
-                (key,),
-            )
-            .fetchone()
-        )
-        return self.by_id(row[0]) if row else None
+        return self._get("names", key) if key else None
 
     def fuzzy(self, query: str, limit: int = 5, min_score: float = FUZZY_MIN_SCORE) -> list[Match]:
-        """Names within a few typos of `query`, best first, one entry per compound."""
+        """Names within a few typos of `query`, best first, one entry per compound.
+
+        Names one edit away (a letter dropped, doubled, swapped or replaced) are found by exact
+        key in microseconds; only when there are none does a similarity scan run.
+        """
+        key = lookup_key(query)
+        if len(key) < 4 or len(key) > MAX_QUERY_LENGTH:
+            return []
+        hits = self._one_edit_hits(key) or self._scan_hits(key, limit, min_score)
+        return self._matches(hits, limit, min_score)
+
+    def one_edit(self, query: str, limit: int = 5) -> list[Match]:
+        """Only the names one edit away from `query` (no similarity scan), best first."""
         key = lookup_key(query)
         if len(key) < 4:
             return []
-        hits = []
-        for keys, ids in self._fuzzy_candidates(len(key), min_score):
-            found = process.extract(key, keys, scorer=fuzz.ratio, limit=limit * 4,
-                                    score_cutoff=min_score)
-            hits += [(score, ids[position]) for _, score, position in found]
-        hits.sort(key=lambda hit: -hit[0])
+        return self._matches(self._one_edit_hits(key), limit, 0.0)
+
+    def _matches(self, hits: list[tuple[float, int]], limit: int, min_score: float) -> list:
+        hits = sorted((hit for hit in hits if hit[0] >= min_score), key=lambda hit: -hit[0])
         matches, seen = [], set()
         for score, compound_id in hits:
             if compound_id not in seen:
@@ -235,34 +225,37 @@ class Store:
                 matches.append(Match(self.by_id(compound_id), "fuzzy", round(score, 1)))
         return matches[:limit]
 
+    def _one_edit_hits(self, key: str) -> list[tuple[float, int]]:
+        if len(key) > MAX_ONE_EDIT_KEY:
+            return []
+        names = self._index.names
+        return [
+            (fuzz.ratio(key, variant), names[variant])
+            for variant in one_edit_keys(key)
+            if variant in names
+        ]
+
+    def _scan_hits(self, key: str, limit: int, min_score: float) -> list[tuple[float, int]]:
+        hits = []
+        for keys, ids in self._fuzzy_candidates(len(key), min_score):
+            found = process.extract(
+                key, keys, scorer=fuzz.ratio, limit=limit * 4, score_cutoff=min_score
+            )
+            hits += [(score, ids[position]) for _, score, position in found]
+        return hits
+
     def _fuzzy_candidates(self, length: int, min_score: float):
         """The name buckets whose length allows a ratio of at least `min_score`.
 
         fuzz.ratio is 2M / (len(a) + len(b)) with M <= min(len(a), len(b)), so a name much
         longer or shorter than the query cannot reach the cut-off; skipping those buckets makes
-        a typo lookup several times faster.
+        a scan several times faster.
         """
-        buckets = self._fuzzy_index()
+        buckets = self._index.buckets
         ratio = min_score / 100
         shortest = int(length * ratio / (2 - ratio))
         longest = int(length * (2 - ratio) / ratio) + 1
         return [buckets[n] for n in range(shortest, longest + 1) if n in buckets]
-
-    def _fuzzy_index(self) -> dict[int, tuple[list[str], list[int]]]:
-        with self._fuzzy_lock:
-            if self._fuzzy_buckets is None:
-                rows = self._connection().execute(
-                    "SELECT key, compound_id FROM names WHERE rank < ? ORDER BY rank, compound_id",
-                    (2 + FUZZY_SYNONYMS,),
-                )
-                buckets: dict[int, tuple[list[str], list[int]]] = {}
-                for key, compound_id in rows:
-                    keys, ids = buckets.setdefault(len(key), ([], []))
-                    keys.append(key)
-                    ids.append(compound_id)
-                self._fuzzy_buckets = buckets
-                logger.info("fuzzy index holds %d names", sum(len(k) for k, _ in buckets.values()))
-        return self._fuzzy_buckets
 
     def lookup(self, query: str) -> Match | None:
         """Find the compound a free-text identifier means: CID, CAS, InChIKey, name, SMILES, typo.
@@ -346,7 +339,10 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _to_compound(row: sqlite3.Row) -> Compound:
+def _to_compound(row) -> Compound:
+    """A Compound from a compounds row: an sqlite3.Row, a dict, or a tuple in COLUMNS order."""
+    if isinstance(row, tuple):
+        row = dict(zip(COLUMN_NAMES, row))
     return Compound(
         cid=row["cid"],
         name=row["name"],
@@ -357,7 +353,7 @@ def _to_compound(row: sqlite3.Row) -> Compound:
         inchikey=row["inchikey"],
         iupac_name=row["iupac_name"],
         cas=row["cas"],
-        synonyms=json.loads(row["synonyms"] or "[]"),
+        synonyms=row["synonyms"].split(SYNONYM_SEPARATOR) if row["synonyms"] else [],
         descriptors=json.loads(row["descriptors"]) if row["descriptors"] else {},
         split=row["split"],
         canonical_smiles=row["canonical_smiles"],

@@ -58,7 +58,7 @@ def test_interrupted_build_does_not_look_complete(tmp_path, monkeypatch):
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(dataset.store, "write_store", crash)
+    monkeypatch.setattr(dataset.store_writer, "write_store", crash)
     with pytest.raises(KeyboardInterrupt):
         dataset.build(data_dir=tmp_path, limit=50)
     assert not dataset.is_built(tmp_path)

@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from chemnet.names import one_edit_keys
 from chemnet.store import Store, get_store
 
 
@@ -91,3 +92,23 @@ def test_store_is_read_only_and_thread_safe(store):
 def test_missing_store_says_how_to_build(tmp_path):
     with pytest.raises(FileNotFoundError, match="chemnet.data build"):
         Store(tmp_path / "missing.sqlite")
+
+
+def test_one_edit_keys_by_hand():
+    keys = one_edit_keys("ab")
+    assert {"a", "b", "ba", "aab", "abz", "xb", "a9"} <= keys
+    assert "ab" not in keys and "abc" in keys and "bc" not in keys
+    # 2 deletions + 1 swap + 2*36 replacements + 3*36 insertions, minus duplicates and "ab".
+    assert 150 < len(keys) < 185
+
+
+@pytest.mark.parametrize("typo", ["caffiene", "caffeinne", "CAFFEIME"])
+def test_one_edit_typos_find_the_compound(store, typo):
+    matches = store.one_edit(typo)
+    assert matches and matches[0].compound.cid == 2519
+
+
+def test_one_edit_finds_nothing_for_short_or_far_text(store):
+    assert store.one_edit("abc") == []
+    assert store.one_edit("zzzzqqqqxxxx") == []
+    assert store.one_edit("x" * 200) == []
