@@ -340,23 +340,25 @@ def _escape_like(text: str) -> str:
 
 
 def _to_compound(row) -> Compound:
-    """A Compound from a compounds row: an sqlite3.Row, a dict, or a tuple in COLUMNS order."""
-    if isinstance(row, tuple):
-        row = dict(zip(COLUMN_NAMES, row))
+    """A Compound from a compounds row: an sqlite3.Row, or a tuple in COLUMNS order."""
+    if not isinstance(row, tuple):
+        row = tuple(row[name] for name in COLUMN_NAMES)
+    (_, cid, cas, name, iupac_name, formula, mw, smiles, canonical_smiles, _, inchi, inchikey,
+     _, synonyms, descriptors, split) = row  # fmt: skip
     return Compound(
-        cid=row["cid"],
-        name=row["name"],
-        formula=row["formula"],
-        mw=row["mw"],
-        smiles=row["smiles"],
-        inchi=row["inchi"],
-        inchikey=row["inchikey"],
-        iupac_name=row["iupac_name"],
-        cas=row["cas"],
-        synonyms=row["synonyms"].split(SYNONYM_SEPARATOR) if row["synonyms"] else [],
-        descriptors=json.loads(row["descriptors"]) if row["descriptors"] else {},
-        split=row["split"],
-        canonical_smiles=row["canonical_smiles"],
+        cid=cid,
+        name=name,
+        formula=formula,
+        mw=mw,
+        smiles=smiles,
+        inchi=inchi,
+        inchikey=inchikey,
+        iupac_name=iupac_name,
+        cas=cas,
+        synonyms=synonyms.split(SYNONYM_SEPARATOR) if synonyms else [],
+        descriptors=json.loads(descriptors) if descriptors else {},
+        split=split,
+        canonical_smiles=canonical_smiles,
     )
 
 
