@@ -60,10 +60,13 @@ def test_quick_run_curve_grows_after_reload(streamlit_server, app_dirs, browser_
         page.get_by_text(RUN_ID).first.wait_for(timeout=60_000)
         assert wait_for_points(page, first) > first
 
-        page.get_by_role("button", name="Stop").click()
+        # The app header also has a "Stop" button (stop the script) while a rerun is going on.
+        page.get_by_test_id("stButton").get_by_role("button", name="Stop").click()
         info = runs.wait_for(RUN_ID, lambda i: not i.active, timeout=120, runs_dir=root)
         assert info.state == "stopped"
-        page.get_by_role("button", name="Resume").wait_for(timeout=60_000)
+        page.get_by_test_id("stButton").get_by_role("button", name="Resume").wait_for(
+            timeout=60_000
+        )
     finally:
         for info in runs.active_runs(root):
             os.kill(info.pid, signal.SIGKILL)
