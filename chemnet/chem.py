@@ -162,7 +162,9 @@ def draw_png(smiles: str, size: int = 300) -> bytes | None:
 def draw_grid(smiles_list: list[str], legends: list[str], size: int = 250):
     """A PIL image of several molecules side by side; invalid ones are left blank."""
     mols = [parse_smiles(s) or Chem.Mol() for s in smiles_list]
-    return Draw.MolsToGridImage(mols, molsPerRow=len(mols), subImgSize=(size, size), legends=legends)
+    return Draw.MolsToGridImage(
+        mols, molsPerRow=len(mols), subImgSize=(size, size), legends=legends
+    )
 
 
 def conformer_molblock(smiles: str, seed: int = 42) -> str | None:

@@ -81,7 +81,9 @@ class _Index:
     def __init__(self, connection: sqlite3.Connection):
         connection.row_factory = None
         try:
-            self.rows = connection.execute(f"SELECT {COLUMNS} FROM compounds ORDER BY id").fetchall()
+            self.rows = connection.execute(
+                f"SELECT {COLUMNS} FROM compounds ORDER BY id"
+            ).fetchall()
             names = connection.execute(
                 "SELECT key, compound_id, rank FROM names ORDER BY rank DESC, compound_id DESC"
             ).fetchall()

@@ -41,7 +41,9 @@ class Vocab:
 
     def __init__(self, tokens: Sequence[str], kind: str):
         if kind not in TOKENIZERS:
-            raise ValueError(f"unknown vocabulary kind {kind!r}; expected one of {list(TOKENIZERS)}")
+            raise ValueError(
+                f"unknown vocabulary kind {kind!r}; expected one of {list(TOKENIZERS)}"
+            )
         self.kind = kind
         self.itos = list(SPECIALS) + [t for t in tokens if t not in SPECIALS]
         self.stoi = {t: i for i, t in enumerate(self.itos)}
@@ -53,7 +55,9 @@ class Vocab:
     def build(cls, texts: Iterable[str], kind: str, min_count: int = 1) -> Vocab:
         """Collect every token seen at least ``min_count`` times, most frequent first."""
         counts = Counter(tok for text in texts for tok in TOKENIZERS[kind](text))
-        tokens = sorted((t for t, n in counts.items() if n >= min_count), key=lambda t: (-counts[t], t))
+        tokens = sorted(
+            (t for t, n in counts.items() if n >= min_count), key=lambda t: (-counts[t], t)
+        )
         return cls(tokens, kind)
 
     def tokenize(self, text: str) -> list[str]:

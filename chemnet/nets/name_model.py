@@ -30,8 +30,15 @@ def _batch_first_to_lstm_state(h: torch.Tensor) -> torch.Tensor:
 class ReferenceSeq2Seq(nn.Module):
     """The reference design: Embedding(128) -> LSTM(256) encoder, LSTM(256) decoder, Linear."""
 
-    def __init__(self, src_vocab: int, tgt_vocab: int, embed: int = 128, hidden: int = 256,
-                 layers: int = 1, dropout: float = 0.0):
+    def __init__(
+        self,
+        src_vocab: int,
+        tgt_vocab: int,
+        embed: int = 128,
+        hidden: int = 256,
+        layers: int = 1,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         drop = dropout if layers > 1 else 0.0
         self.src_embed = nn.Embedding(src_vocab, embed, padding_idx=PAD_ID)
@@ -41,8 +48,9 @@ class ReferenceSeq2Seq(nn.Module):
         self.out = nn.Linear(hidden, tgt_vocab)
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> dict:
-        packed = pack_padded_sequence(self.src_embed(src), src_len.cpu(), batch_first=True,
-                                      enforce_sorted=False)
+        packed = pack_padded_sequence(
+            self.src_embed(src), src_len.cpu(), batch_first=True, enforce_sorted=False
+        )
         _, (h, c) = self.encoder(packed)
         return {"h": _lstm_state_to_batch_first(h), "c": _lstm_state_to_batch_first(c)}
 
@@ -67,14 +75,22 @@ class AttentionSeq2Seq(nn.Module):
     teacher-forced training is a single LSTM call over the whole target sequence.
     """
 
-    def __init__(self, src_vocab: int, tgt_vocab: int, embed: int = 128, hidden: int = 256,
-                 layers: int = 1, dropout: float = 0.1):
+    def __init__(
+        self,
+        src_vocab: int,
+        tgt_vocab: int,
+        embed: int = 128,
+        hidden: int = 256,
+        layers: int = 1,
+        dropout: float = 0.1,
+    ):
         super().__init__()
         drop = dropout if layers > 1 else 0.0
         self.src_embed = nn.Embedding(src_vocab, embed, padding_idx=PAD_ID)
         self.tgt_embed = nn.Embedding(tgt_vocab, embed, padding_idx=PAD_ID)
-        self.encoder = nn.LSTM(embed, hidden // 2, layers, batch_first=True, dropout=drop,
-                               bidirectional=True)
+        self.encoder = nn.LSTM(
+            embed, hidden // 2, layers, batch_first=True, dropout=drop, bidirectional=True
+        )
         self.decoder = nn.LSTM(embed, hidden, layers, batch_first=True, dropout=drop)
         self.attn_in = nn.Linear(hidden, hidden, bias=False)
         self.combine = nn.Linear(2 * hidden, hidden)
@@ -83,13 +99,22 @@ class AttentionSeq2Seq(nn.Module):
         self.layers = layers
 
     def encode(self, src: torch.Tensor, src_len: torch.Tensor) -> dict:
-        packed = pack_padded_sequence(self.src_embed(src), src_len.cpu(), batch_first=True,
-                                      enforce_sorted=False)
+        packed = pack_padded_sequence(
+            self.src_embed(src), src_len.cpu(), batch_first=True, enforce_sorted=False
+        )
         out, (h, c) = self.encoder(packed)
         memory, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
         # Join the two directions of each layer into the decoder's hidden size.
-        h = h.view(self.layers, 2, h.size(1), -1).transpose(1, 2).reshape(self.layers, h.size(1), -1)
-        c = c.view(self.layers, 2, c.size(1), -1).transpose(1, 2).reshape(self.layers, c.size(1), -1)
+        h = (
+            h.view(self.layers, 2, h.size(1), -1)
+            .transpose(1, 2)
+            .reshape(self.layers, h.size(1), -1)
+        )
+        c = (
+            c.view(self.layers, 2, c.size(1), -1)
+            .transpose(1, 2)
+            .reshape(self.layers, c.size(1), -1)
+        )
         return {
             "h": _lstm_state_to_batch_first(h),
             "c": _lstm_state_to_batch_first(c),
@@ -119,8 +144,17 @@ class AttentionSeq2Seq(nn.Module):
 class TransformerSeq2Seq(nn.Module):
     """A small pre-norm Transformer encoder-decoder with sinusoidal positions."""
 
-    def __init__(self, src_vocab: int, tgt_vocab: int, d_model: int = 256, heads: int = 4,
-                 layers: int = 3, ff: int = 1024, dropout: float = 0.1, max_len: int = 512):
+    def __init__(
+        self,
+        src_vocab: int,
+        tgt_vocab: int,
+        d_model: int = 256,
+        heads: int = 4,
+        layers: int = 3,
+        ff: int = 1024,
+        dropout: float = 0.1,
+        max_len: int = 512,
+    ):
         super().__init__()
         self.d_model = d_model
         self.src_embed = nn.Embedding(src_vocab, d_model, padding_idx=PAD_ID)
@@ -128,8 +162,9 @@ class TransformerSeq2Seq(nn.Module):
         self.register_buffer("positions", _sinusoids(max_len, d_model), persistent=False)
         with warnings.catch_warnings():  # nested tensors do not apply to pre-norm; say nothing
             warnings.simplefilter("ignore", UserWarning)
-            self.core = nn.Transformer(d_model, heads, layers, layers, ff, dropout,
-                                       batch_first=True, norm_first=True)
+            self.core = nn.Transformer(
+                d_model, heads, layers, layers, ff, dropout, batch_first=True, norm_first=True
+            )
         self.out = nn.Linear(d_model, tgt_vocab)
 
     def _embed(self, table: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
@@ -143,8 +178,13 @@ class TransformerSeq2Seq(nn.Module):
 
     def _decode(self, tgt: torch.Tensor, memory: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
         causal = nn.Transformer.generate_square_subsequent_mask(tgt.size(1), device=tgt.device)
-        out = self.core.decoder(self._embed(self.tgt_embed, tgt), memory, tgt_mask=causal,
-                                tgt_is_causal=True, memory_key_padding_mask=pad)
+        out = self.core.decoder(
+            self._embed(self.tgt_embed, tgt),
+            memory,
+            tgt_mask=causal,
+            tgt_is_causal=True,
+            memory_key_padding_mask=pad,
+        )
         return self.out(out)
 
     def forward(self, src, src_len, tgt_in):

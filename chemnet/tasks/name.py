@@ -46,7 +46,9 @@ def read_pairs(data_dir: Path, kinds: list[str]) -> pd.DataFrame:
     """The (name, kind, smiles, split) rows of names.parquet for the chosen name kinds."""
     path = Path(data_dir) / paths.NAMES_PARQUET.name
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; build the data with `python -m chemnet.data build`")
+        raise FileNotFoundError(
+            f"{path} is missing; build the data with `python -m chemnet.data build`"
+        )
     frame = pd.read_parquet(path, columns=["name", "kind", "smiles", "split"])
     frame = frame[frame["kind"].isin(kinds)].copy()
     frame["name"] = frame["name"].map(normalize_name)
@@ -59,8 +61,13 @@ def drop_long(frame: pd.DataFrame, max_name: int, max_smiles: int, target: Vocab
     smiles_len = frame["smiles"].map(lambda s: len(target.tokenize(s)))
     keep = (name_len <= max_name) & (smiles_len <= max_smiles) & (name_len > 0)
     if (~keep).any():
-        logger.warning("dropped %d of %d pairs over the length limits (name %d, SMILES %d)",
-                       int((~keep).sum()), len(frame), max_name, max_smiles)
+        logger.warning(
+            "dropped %d of %d pairs over the length limits (name %d, SMILES %d)",
+            int((~keep).sum()),
+            len(frame),
+            max_name,
+            max_smiles,
+        )
     return frame[keep].reset_index(drop=True)
 
 
@@ -77,11 +84,19 @@ class NameTask(Task):
 
     @classmethod
     def add_arguments(cls, parser) -> None:
-        parser.add_argument("--kinds", type=lambda text: text.split(","), default=None,
-                            help="name kinds to train on, comma-separated (iupac,common,synonym)")
+        parser.add_argument(
+            "--kinds",
+            type=lambda text: text.split(","),
+            default=None,
+            help="name kinds to train on, comma-separated (iupac,common,synonym)",
+        )
         parser.add_argument("--label-smoothing", type=float, default=None)
-        parser.add_argument("--val-exact", type=int, default=None,
-                            help="validation pairs decoded each epoch for val_exact (0: off)")
+        parser.add_argument(
+            "--val-exact",
+            type=int,
+            default=None,
+            help="validation pairs decoded each epoch for val_exact (0: off)",
+        )
         parser.add_argument("--max-name-length", type=int, default=None)
         parser.add_argument("--max-smiles-tokens", type=int, default=None)
 
@@ -116,11 +131,21 @@ class NameTask(Task):
             self.target = Vocab.from_dict(vocab["target"])
         limits = (cfg["max_name_length"], cfg["max_smiles_tokens"], self.target)
         train, val = drop_long(train, *limits), drop_long(val, *limits)
-        self.counts = {"train_pairs": len(train), "val_pairs": len(val),
-                       "train_by_kind": train["kind"].value_counts().to_dict()}
-        logger.info("name task: %d train pairs, %d val pairs, vocab %d chars -> %d tokens",
-                    len(train), len(val), len(self.source), len(self.target))
-        return PairDataset(train, self.source, self.target), PairDataset(val, self.source, self.target)
+        self.counts = {
+            "train_pairs": len(train),
+            "val_pairs": len(val),
+            "train_by_kind": train["kind"].value_counts().to_dict(),
+        }
+        logger.info(
+            "name task: %d train pairs, %d val pairs, vocab %d chars -> %d tokens",
+            len(train),
+            len(val),
+            len(self.source),
+            len(self.target),
+        )
+        return PairDataset(train, self.source, self.target), PairDataset(
+            val, self.source, self.target
+        )
 
     def vocab_dict(self) -> dict:
         return {"source": self.source.to_dict(), "target": self.target.to_dict()}
@@ -129,8 +154,9 @@ class NameTask(Task):
         return model_settings(self.config["variant"], self.config.get("model"))
 
     def build_model(self) -> nn.Module:
-        return build_name_model(self.config["variant"], len(self.source), len(self.target),
-                                **self.model_config())
+        return build_name_model(
+            self.config["variant"], len(self.source), len(self.target), **self.model_config()
+        )
 
     def collate(self, items: list) -> dict:
         src, tgt = zip(*items)
@@ -144,13 +170,19 @@ class NameTask(Task):
         tgt = batch["tgt"]
         logits = model(batch["src"], batch["src_len"], tgt[:, :-1])  # (B, T, V)
         gold = tgt[:, 1:]
-        loss = cross_entropy(logits.reshape(-1, logits.size(-1)), gold.reshape(-1),
-                             ignore_index=PAD_ID,
-                             label_smoothing=float(self.config.get("label_smoothing", 0.0)))
+        loss = cross_entropy(
+            logits.reshape(-1, logits.size(-1)),
+            gold.reshape(-1),
+            ignore_index=PAD_ID,
+            label_smoothing=float(self.config.get("label_smoothing", 0.0)),
+        )
         mask = gold != PAD_ID
         correct = ((logits.argmax(-1) == gold) & mask).sum().item()
-        return loss, {"tokens": int(mask.sum().item()), "correct": int(correct),
-                      "samples": int(tgt.size(0))}
+        return loss, {
+            "tokens": int(mask.sum().item()),
+            "correct": int(correct),
+            "samples": int(tgt.size(0)),
+        }
 
     def lengths(self, dataset: Dataset) -> list[int]:
         return [len(s) + len(t) for s, t in zip(dataset.src, dataset.tgt)]
@@ -167,11 +199,17 @@ class NameTask(Task):
         for start in range(0, n, 128):
             items = [dataset[i] for i in range(start, min(n, start + 128))]
             batch = self.collate(items)
-            seqs = greedy_decode(model, batch["src"].to(device), batch["src_len"].to(device),
-                                 max_len=self.config["max_smiles_tokens"] + 2)
+            seqs = greedy_decode(
+                model,
+                batch["src"].to(device),
+                batch["src_len"].to(device),
+                max_len=self.config["max_smiles_tokens"] + 2,
+            )
             for i, seq in enumerate(seqs):
                 pred = chem.canonical_smiles(self.target.decode(seq.tokens))
-                hits += pred is not None and pred == chem.canonical_smiles(dataset.smiles[start + i])
+                hits += pred is not None and pred == chem.canonical_smiles(
+                    dataset.smiles[start + i]
+                )
         return {"val_exact": hits / n}
 
     def data_counts(self) -> dict:
