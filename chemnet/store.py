@@ -89,6 +89,7 @@ class _Index:
             ).fetchall()
         finally:
             connection.row_factory = sqlite3.Row
+        self.rows = [_parse_row(row) for row in self.rows]
         self.cid = self._table("cid", lambda value: value is not None and value > 0)
         self.cas = self._table("cas")
         self.inchikey = self._table("inchikey")
@@ -233,7 +234,7 @@ class Store:
         names = self._index.names
         return [
             (fuzz.ratio(key, variant), names[variant])
-            for variant in one_edit_keys(key)
+            for variant in sorted(one_edit_keys(key))  # sorted: ties break the same every run
             if variant in names
         ]
 
@@ -341,6 +342,16 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _parse_row(row: tuple) -> tuple:
+    """A row with its synonyms split and descriptors parsed once, at load time."""
+    synonyms, descriptors = row[13], row[14]
+    return row[:13] + (
+        synonyms.split(SYNONYM_SEPARATOR) if synonyms else [],
+        json.loads(descriptors) if descriptors else {},
+        row[15],
+    )
+
+
 def _to_compound(row) -> Compound:
     """A Compound from a compounds row: an sqlite3.Row, or a tuple in COLUMNS order."""
     if not isinstance(row, tuple):
@@ -357,11 +368,24 @@ def _to_compound(row) -> Compound:
         inchikey=inchikey,
         iupac_name=iupac_name,
         cas=cas,
-        synonyms=synonyms.split(SYNONYM_SEPARATOR) if synonyms else [],
-        descriptors=json.loads(descriptors) if descriptors else {},
+        synonyms=_synonym_list(synonyms),
+        descriptors=_descriptor_dict(descriptors),
         split=split,
         canonical_smiles=canonical_smiles,
     )
+
+
+def _synonym_list(synonyms) -> list[str]:
+    """A fresh list, so a caller that edits it never changes the shared index."""
+    if isinstance(synonyms, list):
+        return list(synonyms)
+    return synonyms.split(SYNONYM_SEPARATOR) if synonyms else []
+
+
+def _descriptor_dict(descriptors) -> dict:
+    if isinstance(descriptors, dict):
+        return dict(descriptors)
+    return json.loads(descriptors) if descriptors else {}
 
 
 _stores: dict[Path, Store] = {}
