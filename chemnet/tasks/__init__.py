@@ -91,10 +91,35 @@ class Task(ABC):
         """Per-item sizes for length bucketing, or None to batch in random order."""
         return None
 
+    # Items per greedy-decoding batch in validate_extra.
+    exact_batch = 64
+
+    def decode_batch(self, model: nn.Module, batch: dict, device: torch.device) -> list | None:
+        """Greedy-decode one collated batch; None when the task has no exact-match figure."""
+        return None
+
     def validate_extra(self, model: nn.Module, dataset: Dataset, device: torch.device) -> dict:
-        """Extra validation figures (e.g. exact match of decoded sequences) for history.csv."""
-        return {}
+        """Greedy exact match (canonical SMILES) on the first ``val_exact`` validation items."""
+        from chemnet import chem
+
+        n = min(int(self.config.get("val_exact") or 0), len(dataset))
+        if n == 0:
+            return {}
+        hits = 0
+        for start in range(0, n, self.exact_batch):
+            batch = self.collate(
+                [dataset[i] for i in range(start, min(n, start + self.exact_batch))]
+            )
+            seqs = self.decode_batch(model, batch, device)
+            if seqs is None:
+                return {}
+            for i, seq in enumerate(seqs):
+                pred = chem.canonical_smiles(self.target.decode(seq.tokens))
+                hits += pred is not None and pred == chem.canonical_smiles(
+                    dataset.smiles[start + i]
+                )
+        return {"val_exact": hits / n}
 
     def data_counts(self) -> dict:
         """Counts for the config and model card (pairs per split, skipped items)."""
-        return {}
+        return dict(getattr(self, "counts", {}))

@@ -193,28 +193,12 @@ class ImageTask(Task):
     def lengths(self, dataset: Dataset) -> list[int]:
         return [len(t) for t in dataset.tgt]
 
-    def validate_extra(self, model: nn.Module, dataset: Dataset, device: torch.device) -> dict:
-        """Greedy exact match (canonical SMILES) on the first ``val_exact`` validation drawings."""
-        from chemnet import chem
+    def decode_batch(self, model: nn.Module, batch: dict, device: torch.device) -> list:
         from chemnet.decode import greedy_decode
 
-        n = min(int(self.config.get("val_exact") or 0), len(dataset))
-        if n == 0:
-            return {}
-        hits = 0
-        for start in range(0, n, 64):
-            batch = self.collate([dataset[i] for i in range(start, min(n, start + 64))])
-            images = batch["images"].to(device).float() / 255.0
-            seqs = greedy_decode(model, images, batch["desc"].to(device),
-                                 max_len=int(self.config["max_smiles_tokens"]) + 2)
-            for i, seq in enumerate(seqs):
-                pred = chem.canonical_smiles(self.target.decode(seq.tokens))
-                truth = chem.canonical_smiles(dataset.smiles[start + i])
-                hits += pred is not None and pred == truth
-        return {"val_exact": hits / n}
-
-    def data_counts(self) -> dict:
-        return dict(getattr(self, "counts", {}))
+        images = batch["images"].to(device).float() / 255.0
+        return greedy_decode(model, images, batch["desc"].to(device),
+                             max_len=int(self.config["max_smiles_tokens"]) + 2)
 
 
 # The predictor and the CLI subcommand of this task register themselves on import.

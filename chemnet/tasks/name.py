@@ -187,30 +187,14 @@ class NameTask(Task):
     def lengths(self, dataset: Dataset) -> list[int]:
         return [len(s) + len(t) for s, t in zip(dataset.src, dataset.tgt)]
 
-    def validate_extra(self, model: nn.Module, dataset: Dataset, device: torch.device) -> dict:
-        """Greedy exact match (canonical SMILES) on the first ``val_exact`` validation pairs."""
-        from chemnet import chem
+    exact_batch = 128
+
+    def decode_batch(self, model: nn.Module, batch: dict, device: torch.device) -> list:
         from chemnet.decode import greedy_decode
 
-        n = min(int(self.config.get("val_exact") or 0), len(dataset))
-        if n == 0:
-            return {}
-        hits = 0
-        for start in range(0, n, 128):
-            items = [dataset[i] for i in range(start, min(n, start + 128))]
-            batch = self.collate(items)
-            seqs = greedy_decode(
-                model,
-                batch["src"].to(device),
-                batch["src_len"].to(device),
-                max_len=self.config["max_smiles_tokens"] + 2,
-            )
-            for i, seq in enumerate(seqs):
-                pred = chem.canonical_smiles(self.target.decode(seq.tokens))
-                hits += pred is not None and pred == chem.canonical_smiles(
-                    dataset.smiles[start + i]
-                )
-        return {"val_exact": hits / n}
-
-    def data_counts(self) -> dict:
-        return dict(getattr(self, "counts", {}))
+        return greedy_decode(
+            model,
+            batch["src"].to(device),
+            batch["src_len"].to(device),
+            max_len=self.config["max_smiles_tokens"] + 2,
+        )
