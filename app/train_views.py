@@ -50,13 +50,18 @@ def launch_form(root: Path) -> None:
                                    key=f"{task}_minutes")
         run_id = mid.text_input("Run id (optional)", placeholder="e.g. name-demo",
                                key=f"{task}_run_id")
+        from_shipped = right.checkbox(
+            "Start from the shipped model", key=f"{task}_from_shipped",
+            help="Fine-tune the shipped checkpoint (its architecture replaces the variant "
+                 "chosen here) instead of starting from random weights.")
         st.caption(f"Reference schedule for {task}: Adam, {ref['scheduler']}.")
         submitted = st.form_submit_button("Start training", type="primary")
     if submitted:
         limit = int(limit) or None
         params = launcher.RunParams(task, variant, int(epochs), int(batch), float(lr), device,
                                     limit, float(minutes) or None, val_limit=limit,
-                                    log_every=_log_every(limit, int(batch)))
+                                    log_every=_log_every(limit, int(batch)),
+                                    from_shipped=from_shipped)
         try:
             info = launcher.launch(params, run_id.strip() or None, runs_dir=root)
         except runs.RunError as exc:

@@ -62,6 +62,15 @@ class RunParams:
     seed: int | None = None
     val_limit: int | None = None
     log_every: int | None = None
+    from_shipped: bool = False  # fine-tune the shipped model of the task instead of fresh weights
+
+
+def shipped_checkpoint(task: str) -> Path:
+    """The shipped model a run of this task may start from."""
+    shipped = {"name": paths.NAME_MODEL, "image": paths.IMAGE_MODEL}
+    if task not in shipped:
+        raise RunError(f"no shipped model for task {task!r}")
+    return shipped[task]
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -146,6 +155,9 @@ def validate_params(params: RunParams, tasks: dict[str, list[str]] | None = None
         raise RunError(f"device must be one of {DEVICES}, got {params.device!r}")
     if params.device == "cuda" and "cuda" not in available_devices():
         raise RunError("device 'cuda' asked for, but torch sees no CUDA device on this machine")
+    if params.from_shipped and not shipped_checkpoint(params.task).is_file():
+        raise RunError(f"no shipped {params.task} model to start from at "
+                       f"{shipped_checkpoint(params.task)}")
     return RunParams(
         task=params.task,
         variant=params.variant,
@@ -164,6 +176,7 @@ def validate_params(params: RunParams, tasks: dict[str, list[str]] | None = None
         log_every=None
         if params.log_every is None
         else _check_range("log every", params.log_every, 1, 10**6),
+        from_shipped=bool(params.from_shipped),
     )
 
 
@@ -184,6 +197,8 @@ def trainer_argv(params: RunParams, run_id: str, runs_dir: Path) -> list[str]:
     for flag, value in optional.items():
         if value is not None:
             argv += [flag, str(value)]
+    if params.from_shipped:
+        argv += ["--init-from", str(shipped_checkpoint(params.task))]
     return argv
 
 

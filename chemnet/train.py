@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from chemnet import paths
 from chemnet.batching import BucketBatchSampler
-from chemnet.checkpoint import load_checkpoint, save_checkpoint
+from chemnet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from chemnet.runfiles import RunFiles, new_run_id
 from chemnet.tasks import Task, get_task
 
@@ -111,8 +111,15 @@ class Trainer:
         torch.set_num_threads(threads)
         torch.manual_seed(self.config["seed"])
         ckpt = load_checkpoint(self.files.last) if self.resume else None
-        self.train_set, self.val_set = self.task.load_data(ckpt["vocab"] if ckpt else None)
+        init = None
+        if self.config.get("init_from") and not self.resume:
+            init = load_checkpoint(self.config["init_from"])
+        vocab = (ckpt or init or {}).get("vocab")
+        self.train_set, self.val_set = self.task.load_data(vocab)
         self.model = self.task.build_model().to(self.device)
+        if init:
+            self.model.load_state_dict(init["model_state_dict"])
+            logger.info("weights and vocabulary from %s", self.config["init_from"])
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config["lr"],
                                           weight_decay=self.config["weight_decay"])
         self.scheduler = make_scheduler(self.optimizer, self.config)
@@ -355,6 +362,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, type[Task]]:
     parser.add_argument("--runs-dir", default=None)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--variant", default=None, help="model variant of the task")
+    parser.add_argument("--init-from", metavar="CHECKPOINT", default=None,
+                        help="start a new run from this checkpoint's weights and vocabulary "
+                             "(fresh optimizer and schedule), e.g. to fine-tune a shipped model")
     for key, value in DEFAULTS.items():
         kind = type(value) if value is not None else (float if key == "max_minutes" else int)
         kind = str if kind is str else kind
@@ -395,9 +405,22 @@ def build_config(args: argparse.Namespace, task_cls: type[Task]) -> dict:
         if value is not None and key not in ("task", "resume", "model_arg"):
             config[key] = value
     config["model"] = {**config.get("model", {}), **_model_args(args.model_arg)}
+    if args.init_from:
+        _take_architecture(config, args.init_from, task_cls)
     config["runs_dir"] = str(_runs_dir(args))
     config["run_id"] = args.run_id or new_run_id(task_cls.name)
     return config
+
+
+def _take_architecture(config: dict, checkpoint: str, task_cls: type[Task]) -> None:
+    """Copy the network's shape from the --init-from checkpoint: its weights must fit."""
+    theirs = load_checkpoint(checkpoint)["config"]
+    if theirs["task"] != task_cls.name:
+        raise ValueError(f"--init-from {checkpoint} holds a {theirs['task']} model, "
+                         f"not a {task_cls.name} model")
+    for key in task_cls.architecture_keys():
+        if key in theirs:
+            config[key] = theirs[key]
 
 
 def resume_config(args: argparse.Namespace) -> dict:
@@ -420,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.resume and (run_dir / "config.json").exists():
             raise ValueError(f"run {config['run_id']} exists; continue it with --resume")
         trainer = Trainer(config, resume=bool(args.resume))
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, CheckpointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     handlers = trainer.files.setup_logging()

@@ -96,3 +96,32 @@ def test_molecules_parquet_has_the_agreed_columns(built_data):
     columns = set(pd.read_parquet(built_data / "molecules.parquet").columns)
     expected = {"cid", "name", "iupac_name", "smiles", "inchikey", "formula", "mw", "split"}
     assert expected | {"logp", "tpsa", "hbd", "hba", "rotatable_bonds", "rings"} <= columns
+
+
+def test_rare_tokens_are_counted_on_training_molecules_only():
+    molecules = pd.DataFrame({
+        "smiles": ["CCO"] * 8 + ["CC[NH3+]", "CCBr", "CC[NH3+]"],
+        "split": ["train"] * 8 + ["train", "val", "test"],
+    })
+    # [NH3+] is in 1 of 9 training molecules; Br in none of them.
+    assert dataset.rare_tokens(molecules, min_fraction=0.2) == {"[NH3+]", "Br"}
+    assert dataset.rare_tokens(molecules, min_fraction=0.1) == {"Br"}
+
+
+def test_dropping_rare_tokens_keeps_the_other_molecules_and_their_splits():
+    molecules = pd.DataFrame({
+        "smiles": ["CCO", "c1ccccc1", "CCBr", "CCN", "Oc1ccccc1"],
+        "split": ["train", "train", "test", "val", "test"],
+    })
+    kept = dataset.drop_rare_tokens(molecules)  # Br and N: in no training molecule
+    assert kept["smiles"].tolist() == ["CCO", "c1ccccc1", "Oc1ccccc1"]
+    assert kept["split"].tolist() == ["train", "train", "test"]
+
+
+def test_built_molecules_use_only_tokens_seen_in_training(built_data):
+    from chemnet.tokenizer import smiles_tokens
+
+    molecules = dataset.load_molecules(built_data)
+    seen = set().union(*(smiles_tokens(s) for s in molecules.query("split == 'train'").smiles))
+    for smiles in molecules.query("split != 'train'").smiles:
+        assert set(smiles_tokens(smiles)) <= seen, smiles

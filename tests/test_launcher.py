@@ -67,6 +67,19 @@ def test_trainer_argv_runs_only_the_trainer(tmp_path):
     assert "--max-minutes" not in joined
     with pytest.raises(RunError):
         launcher.trainer_argv(params, "../../bin", tmp_path)
+    assert "--init-from" not in joined
+
+
+def test_a_run_may_start_from_the_shipped_model(tmp_path, monkeypatch):
+    shipped = tmp_path / "name2smiles.pth"
+    monkeypatch.setattr(launcher.paths, "NAME_MODEL", shipped)
+    params = RunParams("name", "attention", 2, 8, 0.01, "cpu", 40, from_shipped=True)
+    with pytest.raises(RunError, match="no shipped name model"):
+        launcher.validate_params(params, TASKS)
+    shipped.write_bytes(b"weights")
+    params = launcher.validate_params(params, TASKS)
+    argv = launcher.trainer_argv(params, "tune", tmp_path)
+    assert argv[argv.index("--init-from") + 1] == str(shipped)
 
 
 def test_trainer_registers_the_name_task():

@@ -71,6 +71,35 @@ def test_resume_continues_the_same_history(data_dir, tmp_path):
     assert steps == sorted(set(steps))
 
 
+def test_init_from_starts_a_new_run_from_trained_weights(data_dir, tmp_path):
+    assert train.main(run_args(data_dir, tmp_path, "src", "--epochs", "3")) == 0
+    source = load_checkpoint(tmp_path / "src" / "last.pth")
+    # The flag asking for another size is overruled: the weights decide the architecture.
+    args = run_args(data_dir, tmp_path, "ft", "--epochs", "1", "--model-arg", "hidden=48",
+                    "--init-from", str(tmp_path / "src" / "last.pth"))
+    assert train.main(args) == 0
+    tuned = load_checkpoint(tmp_path / "ft" / "last.pth")
+    assert tuned["vocab"] == source["vocab"]
+    assert tuned["config"]["model"] == source["config"]["model"]
+    assert tuned["config"]["init_from"].endswith("last.pth")
+    first = float(rows(tmp_path / "src" / "steps.csv")[0]["train_loss"])
+    assert float(rows(tmp_path / "ft" / "steps.csv")[0]["train_loss"]) < first
+    assert [r["epoch"] for r in rows(tmp_path / "ft" / "history.csv")] == ["1"]
+
+
+def test_init_from_refuses_another_task_or_a_missing_file(data_dir, tmp_path, capsys):
+    assert train.main(run_args(data_dir, tmp_path, "src2", "--epochs", "1")) == 0
+    checkpoint = load_checkpoint(tmp_path / "src2" / "last.pth")
+    checkpoint["config"]["task"] = "image"
+    torch.save(checkpoint, tmp_path / "image.pth")
+    args = run_args(data_dir, tmp_path, "x", "--init-from", str(tmp_path / "image.pth"))
+    assert train.main(args) == 2
+    assert "image model" in capsys.readouterr().err
+    args = run_args(data_dir, tmp_path, "y", "--init-from", str(tmp_path / "none.pth"))
+    assert train.main(args) == 2
+    assert "not found" in capsys.readouterr().err
+
+
 def test_time_budget_stops_after_the_epoch(data_dir, tmp_path):
     args = run_args(data_dir, tmp_path, "budget", "--epochs", "50", "--max-minutes", "0.0001")
     assert train.main(args) == 0

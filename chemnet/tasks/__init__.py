@@ -67,6 +67,11 @@ class Task(ABC):
         """Task-specific config defaults (variant, model sizes, length limits...)."""
         return {}
 
+    @classmethod
+    def architecture_keys(cls) -> tuple[str, ...]:
+        """Config keys that shape the network; --init-from copies them from the checkpoint."""
+        return ("variant", "model")
+
     @abstractmethod
     def load_data(self, vocab: dict | None = None) -> tuple[Dataset, Dataset]:
         """Return (train, val) datasets; afterwards ``self.vocab_dict()`` must work."""
