@@ -2,7 +2,9 @@
 
 Copies results/runs/<run>/best.pth to models/<model>.pth (all checkpoint keys kept), writes
 the epoch history the Training page shows (results/training_history.csv for the name model)
-and the model card models/<model>.json with test-split metrics from chemnet.evaluate.
+and the model card models/<model>.json with test-split metrics from chemnet.evaluate. A run
+fine-tuned from the shipped model it replaces (--init-from) continues that model's history
+and training totals.
 """
 
 from __future__ import annotations
@@ -33,16 +35,44 @@ def history_path(task: str) -> Path:
     return paths.RESULTS_DIR / name
 
 
-def copy_history(run_dir: Path, out: Path, last_epoch: int) -> int:
-    """Keep the five reference columns of the run's history up to the shipped epoch."""
-    with (run_dir / "history.csv").open(newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if int(float(r["epoch"])) <= last_epoch]
+def read_history(path: Path, last_epoch: int | None = None) -> list[dict]:
+    """History rows up to last_epoch (all when None); empty when the file is missing."""
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [r for r in rows if last_epoch is None or int(float(r["epoch"])) <= last_epoch]
+
+
+def write_history(rows: list[dict], out: Path) -> int:
+    """Keep the five reference columns; returns the number of rows written."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, HISTORY_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     return len(rows)
+
+
+def parent_model(config: dict, target: Path, task: str) -> tuple[list[dict], dict | None]:
+    """History and card of the shipped model a run was fine-tuned from (--init-from).
+
+    Only when the run started from the very file it now replaces: then the shipped history
+    goes on from the parent's epochs, so the Training page shows the whole way the model
+    learned.
+    """
+    init = config.get("init_from")
+    card_path = target.with_suffix(".json")
+    if not init or Path(init).resolve() != target.resolve() or not card_path.is_file():
+        return [], None
+    card = json.loads(card_path.read_text())
+    return read_history(history_path(task)), card
+
+
+def continue_history(parent_rows: list[dict], rows: list[dict]) -> list[dict]:
+    """The run's rows numbered after the parent's epochs."""
+    offset = len(parent_rows)
+    return parent_rows + [{**r, "epoch": int(float(r["epoch"])) + offset} for r in rows]
 
 
 def split_counts(config: dict) -> dict:
@@ -70,20 +100,23 @@ def hardware(config: dict) -> dict:
     }
 
 
-def model_card(ckpt: dict, run_id: str, history_rows: int, test: dict | None) -> dict:
+def model_card(ckpt: dict, run_id: str, history_rows: int, test: dict | None,
+               parent: dict | None = None) -> dict:
     config = ckpt["config"]
     metrics = ckpt["metrics"]
-    return {
+    before = parent["training"] if parent else {"epochs": 0, "seconds": 0.0, "steps": 0}
+    card = {
         "task": config["task"],
         "variant": config.get("variant"),
         "run_id": run_id,
         "config": config,
         "data": {**config.get("data", {}), "pairs_by_split": split_counts(config)},
         "training": {
-            "epochs": int(ckpt["epoch"]),
+            "epochs": int(ckpt["epoch"]) + int(before["epochs"]),
             "history_epochs": history_rows,
-            "steps": metrics.get("step"),
-            "seconds": round(float(metrics.get("train_seconds", 0.0)), 1),
+            "steps": int(metrics.get("step") or 0) + int(before.get("steps") or 0),
+            "seconds": round(float(metrics.get("train_seconds", 0.0))
+                             + float(before.get("seconds") or 0.0), 1),
             "hardware": hardware(config),
             "val": {k: metrics[k] for k in ("val_loss", "val_accuracy", "val_exact")
                     if k in metrics},
@@ -91,6 +124,15 @@ def model_card(ckpt: dict, run_id: str, history_rows: int, test: dict | None) ->
         "test": test,
         "shipped": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    if parent:
+        card["fine_tuned_from"] = {
+            "run_id": parent.get("run_id"),
+            "epochs": before["epochs"],
+            "seconds": before.get("seconds"),
+            "lineage": [*parent.get("fine_tuned_from", {}).get("lineage", []),
+                        parent.get("run_id")],
+        }
+    return card
 
 
 def ship(run_id: str, task: str = "name", runs_dir: Path | None = None,
@@ -101,8 +143,10 @@ def ship(run_id: str, task: str = "name", runs_dir: Path | None = None,
     if ckpt["config"]["task"] != task:
         raise CheckpointError(f"run {run_id} trained task {ckpt['config']['task']!r}, not {task!r}")
     target = paths.MODELS_DIR / f"{MODEL_FILES.get(task, task)}.pth"
+    parent_rows, parent = parent_model(ckpt["config"], target, task)
     save_checkpoint(ckpt, target)
-    rows = copy_history(run_dir, history_path(task), int(ckpt["epoch"]))
+    own_rows = read_history(run_dir / "history.csv", int(ckpt["epoch"]))
+    rows = write_history(continue_history(parent_rows, own_rows), history_path(task))
     logger.info("shipped %s epoch %d to %s", run_id, ckpt["epoch"], target)
     test = None
     if evaluate:
@@ -110,7 +154,7 @@ def ship(run_id: str, task: str = "name", runs_dir: Path | None = None,
 
         test = headline(evaluate_checkpoint(target, split="test", limit=eval_limit))
         test["limit"] = eval_limit
-    card = model_card(ckpt, run_id, rows, test)
+    card = model_card(ckpt, run_id, rows, test, parent)
     write_json_atomic(target.with_suffix(".json"), card)
     return card
 

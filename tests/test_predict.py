@@ -98,3 +98,22 @@ def test_ship_copies_history_and_card(run, tmp_path, monkeypatch):
     assert header == "epoch,train_loss,val_loss,val_accuracy,learning_rate"
     with pytest.raises(CheckpointError, match="not 'image'"):
         ship.ship("tiny", "image", runs_dir=run.parent, evaluate=False)
+
+
+def test_shipping_a_fine_tuned_run_continues_the_shipped_history(run, tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "MODELS_DIR", tmp_path / "models")
+    monkeypatch.setattr(paths, "RESULTS_DIR", tmp_path / "results")
+    parent = ship.ship("tiny", "name", runs_dir=run.parent, evaluate=False)
+    shipped = tmp_path / "models" / "name2smiles.pth"
+    data = run.parent.parent / "data"
+    args = ["--task", "name", "--data-dir", str(data), "--runs-dir", str(tmp_path / "runs"),
+            "--run-id", "tuned", "--epochs", "2", "--batch-size", "8", "--val-exact", "0",
+            "--num-threads", "1", "--init-from", str(shipped)]
+    assert train.main(args) == 0
+    card = ship.ship("tuned", "name", runs_dir=tmp_path / "runs", evaluate=False)
+    history = (tmp_path / "results" / "training_history.csv").read_text().splitlines()[1:]
+    epochs = [int(line.split(",")[0]) for line in history]
+    assert epochs == list(range(1, parent["training"]["epochs"] + 3))
+    assert card["training"]["epochs"] == parent["training"]["epochs"] + 2
+    assert card["fine_tuned_from"]["run_id"] == "tiny"
+    assert card["fine_tuned_from"]["lineage"] == ["tiny"]
