@@ -77,6 +77,16 @@ def test_bad_run_id_is_refused_with_a_message(runs_root):
     assert not runs_root.exists() or not any(runs_root.iterdir())
 
 
+def test_fine_tuning_without_a_shipped_model_is_refused(runs_root, tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "NAME_MODEL", tmp_path / "models" / "name2smiles.pth")
+    at = fresh_page()
+    at.checkbox(key="name_from_shipped").check()
+    fill_form(at, "tune", 1, 40)
+    assert not at.exception
+    assert "no shipped name model" in at.error[0].value
+    assert not runs_root.exists() or not any(runs_root.iterdir())
+
+
 @pytest.mark.slow
 def test_tiny_run_launched_from_the_page_shows_history_rows(runs_root, built_data, monkeypatch):
     monkeypatch.setenv("CHEMNET_DATA_DIR", str(built_data))
