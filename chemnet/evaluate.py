@@ -227,7 +227,8 @@ def summarise(records: list[dict], token_pairs, vocab, task: str) -> dict:
         "errors": pick_errors(records, count=ERROR_SAMPLE),
         "records": records,
     }
-    result["by_renderer" if task == "image" else "by_kind"] = group_breakdown(records)
+    breakdown = group_breakdown(records, token_pairs, pad_id)
+    result["by_renderer" if task == "image" else "by_kind"] = breakdown
     return result
 
 
@@ -253,8 +254,10 @@ def pick_errors(
     return sorted(wrong, key=lambda r: -r["confidence"])[:count]
 
 
-def group_breakdown(records: list[dict]) -> dict[str, dict]:
-    """Per name kind (or renderer): count, exact match, teacher-forced token accuracy, Tanimoto."""
+def group_breakdown(records: list[dict], token_pairs=None, pad_id: int | None = None
+                    ) -> dict[str, dict]:
+    """Per name kind (or renderer): count, exact match, teacher-forced token accuracy and
+    macro F1 (when the token pairs, in record order, are given), validity, Tanimoto."""
     frame = pd.DataFrame(records)
     if frame.empty:
         return {}
@@ -268,6 +271,10 @@ def group_breakdown(records: list[dict]) -> dict[str, dict]:
             "validity": float(rows["valid"].mean()),
             "tanimoto": float(rows["tanimoto"].mean()),
         }
+        if token_pairs is not None:
+            pairs = [token_pairs[i] for i in rows.index]
+            y_true, y_pred = metrics.flatten_pairs(pairs, pad_id=pad_id)
+            out[str(group)]["macro_f1"] = metrics.f1_scores(y_true, y_pred)["macro_f1"]
     return out
 
 

@@ -87,6 +87,8 @@ def test_summarise_figures_by_hand():
         "token_accuracy": 6 / 7,
         "validity": 1.0,
         "tanimoto": pytest.approx(result["records"][1]["tanimoto"] / 2 + 0.5),
+        # classes <eos>, C, O, N: F1 1, 1, 2/3 (O predicted twice, once right), 0
+        "macro_f1": pytest.approx(2 / 3),
     }
     assert result["by_kind"]["iupac"]["validity"] == 0.0
     assert result["confusion"]["labels"][0] == "C"
