@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from chemnet import chem, paths, render
+from chemnet import paths, render
 from chemnet.decode import beam_search
 from chemnet.nets.image_model import DESC_SIZE, build_image_model, formula_features, model_settings
 from chemnet.predict import Prediction, load_predictor, make_prediction, register_predictor
