@@ -202,4 +202,4 @@ class ImageTask(Task):
 
 
 # The predictor and the CLI subcommand of this task register themselves on import.
-import chemnet.image_predict  # noqa: F401
+import chemnet.image_predict  # noqa: E402,F401
