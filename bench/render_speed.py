@@ -17,8 +17,8 @@ import pandas as pd
 import torch
 
 from chemnet import paths, render
+from chemnet.drawings import draw_item
 from chemnet.nets.image_model import DESC_SIZE, build_image_model, model_settings
-from chemnet.tasks.image import draw_item
 
 FALLBACK = ["CN1C=NC2=C1C(=O)N(C(=O)N2C)C", "CC(C)Cc1ccc(cc1)C(C)C(=O)O", "OC1CCC(N)C(Cl)C1",
             "c1ccc2ccccc2c1", "CC(=O)Oc1ccccc1C(=O)O", "O=C(O)CCCCC1CCSS1"]

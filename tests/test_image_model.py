@@ -50,6 +50,12 @@ def test_variants_and_unknown_variant():
         model_settings("huge")
 
 
+def test_grid16_attends_over_a_finer_grid_than_fast():
+    images = torch.rand(1, 1, 128, 128)
+    cells = {v: build_image_model(v, 12).encoder(images).shape[1] for v in ("fast", "grid16")}
+    assert cells == {"fast": 8 * 8, "grid16": 16 * 16}
+
+
 def test_forward_encode_and_step_shapes():
     model = build_image_model("fast", 20, **TINY).eval()
     images = torch.rand(3, 1, 32, 32)

@@ -1,8 +1,8 @@
 """The image task: read SMILES off 2D drawings, optionally helped by the molecular formula.
 
-Drawings are rendered on the fly by chemnet.render with random augmentation and kept in a
-per-process cache of ``variants`` drawings per molecule: the first epochs pay for rendering,
-later ones cycle through the cached drawings, so rendering never becomes the bottleneck (see
+Training drawings come from a pre-rendered file of chemnet.drawings when one is given
+(``--drawings``), else they are rendered on the fly with random augmentation and kept in a
+per-process cache of ``variants`` drawings per molecule, so later epochs render nothing (see
 bench/render_speed.py for the figures). The formula features are masked at random during
 training so the model also works without them.
 """
@@ -22,20 +22,13 @@ from torch.nn.functional import cross_entropy
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
-from chemnet import paths, render
+from chemnet import paths
+from chemnet.drawings import DrawingCache, draw_item
 from chemnet.nets.image_model import build_image_model, formula_features, model_settings
 from chemnet.tasks import Task, register_task
 from chemnet.tokenizer import PAD_ID, Vocab
 
 logger = logging.getLogger(__name__)
-
-
-def draw_item(smiles: str, image_size: int, seed: int, augment: bool) -> np.ndarray:
-    """One drawing as a (size, size) uint8 ink map; a random training look when augmenting."""
-    rng = random.Random(seed)
-    style = render.random_style(rng) if augment else render.Style()
-    image = render.render(smiles, style, seed=seed)
-    return (render.preprocess(image, image_size) * 255).astype(np.uint8)
 
 
 class DrawingDataset(Dataset):
@@ -46,7 +39,8 @@ class DrawingDataset(Dataset):
     """
 
     def __init__(self, frame: pd.DataFrame, target: Vocab, image_size: int, variants: int,
-                 augment: bool, desc_keep: float, seed: int = 0):
+                 augment: bool, desc_keep: float, seed: int = 0,
+                 drawings: DrawingCache | None = None):
         self.smiles = frame["smiles"].tolist()
         self.formulas = frame["formula"].tolist()
         self.features = torch.tensor(
@@ -57,6 +51,12 @@ class DrawingDataset(Dataset):
         self.image_size, self.variants, self.augment = image_size, max(1, variants), augment
         self.desc_keep, self.seed = desc_keep, seed
         self.cache: dict[tuple[int, int], np.ndarray] = {}
+        self.drawings = drawings if drawings is not None and drawings.size == image_size else None
+        if drawings is not None and self.drawings is None:
+            logger.warning("drawing cache of %d px ignored for %d px drawings", drawings.size,
+                           image_size)
+        if self.drawings is not None:
+            self.variants = self.drawings.variants
         self.visits = [0] * len(self.smiles)
         self.rng = random.Random(seed)
 
@@ -64,6 +64,10 @@ class DrawingDataset(Dataset):
         return len(self.smiles)
 
     def drawing(self, index: int, variant: int) -> np.ndarray:
+        if self.drawings is not None:
+            stored = self.drawings.get(self.smiles[index], variant)
+            if stored is not None:
+                return stored
         key = (index, variant)
         if key not in self.cache:
             seed = self.seed * 1_000_003 + index * 101 + variant
@@ -122,6 +126,8 @@ class ImageTask(Task):
                             help="cached augmented drawings per molecule")
         parser.add_argument("--desc-keep", type=float, default=None,
                             help="probability a training item keeps its formula features")
+        parser.add_argument("--drawings", default=None, metavar="NPZ",
+                            help="pre-rendered training drawings (python -m chemnet.drawings)")
         parser.add_argument("--val-exact", type=int, default=None,
                             help="validation drawings decoded greedily for val_exact")
 
@@ -145,9 +151,10 @@ class ImageTask(Task):
         logger.info("image task: %d train, %d val molecules (<= %d heavy atoms), %d tokens",
                     len(train), len(val), cfg["max_atoms"], len(self.target))
         size = self.model_config()["image_size"]
+        drawings = DrawingCache.load(cfg["drawings"]) if cfg.get("drawings") else None
         return (
             DrawingDataset(train, self.target, size, cfg["variants"], True, cfg["desc_keep"],
-                           seed=cfg["seed"]),
+                           seed=cfg["seed"], drawings=drawings),
             DrawingDataset(val, self.target, size, 1, False, 0.0, seed=cfg["seed"]),
         )
 
