@@ -46,8 +46,15 @@ def drawing_seed(smiles: str, variant: int) -> int:
     return zlib.crc32(smiles.encode()) * 1009 + variant
 
 
-def default_path(size: int, variants: int, max_atoms: int) -> Path:
-    return paths.DATA_DIR / f"drawings_{size}px_{variants}v_{max_atoms}atoms.npz"
+def default_path(size: int, variants: int, max_atoms: int, folder: Path | None = None) -> Path:
+    name = f"drawings_{size}px_{variants}v_{max_atoms}atoms.npz"
+    return Path(folder or paths.DATA_DIR) / name
+
+
+def find_cache(folder: str | Path, size: int) -> Path | None:
+    """The largest drawing file of this pixel size in ``folder`` (the one covering the most)."""
+    found = sorted(Path(folder).glob(f"drawings_{size}px_*.npz"), key=lambda p: p.stat().st_size)
+    return found[-1] if found else None
 
 
 class DrawingCache:

@@ -8,7 +8,7 @@ import pytest
 
 from chemnet import drawings
 from chemnet.drawings import DrawingCache, render_cache
-from chemnet.tasks.image import DrawingDataset
+from chemnet.tasks.image import DrawingDataset, ImageTask
 from chemnet.tokenizer import Vocab
 
 SMILES = ["CCO", "c1ccccc1O", "CC(=O)O"]
@@ -64,3 +64,19 @@ def test_dataset_reads_the_cache_and_renders_what_it_lacks(cache):
 def test_cache_of_another_size_is_ignored(cache):
     data = dataset(["CCO"], 48, cache)
     assert data.drawings is None and data[0][0].shape == (48, 48)
+
+
+def test_auto_takes_the_largest_file_of_the_model_size(cache, tmp_path):
+    small = render_cache(["CCO"], size=32, variants=1, workers=1)
+    small.save(drawings.default_path(32, 1, 5, folder=tmp_path))
+    big = cache.save(drawings.default_path(32, 2, 20, folder=tmp_path))
+    cache.save(drawings.default_path(48, 2, 20, folder=tmp_path))  # another size: never taken
+    assert drawings.find_cache(tmp_path, 32) == big
+    assert drawings.find_cache(tmp_path, 64) is None
+
+    config = {**ImageTask.defaults(), "data_dir": str(tmp_path), "drawings": None}
+    task = ImageTask(config)
+    assert len(task._drawing_cache(32)) == 3
+    assert config["drawings"] == str(big)  # the run's config names the file it trained on
+    assert ImageTask({**config, "drawings": "off"})._drawing_cache(32) is None
+    assert ImageTask({**config, "drawings": None})._drawing_cache(64) is None

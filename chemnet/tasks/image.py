@@ -1,8 +1,9 @@
 """The image task: read SMILES off 2D drawings, optionally helped by the molecular formula.
 
-Training drawings come from a pre-rendered file of chemnet.drawings when one is given
-(``--drawings``), else they are rendered on the fly with random augmentation and kept in a
-per-process cache of ``variants`` drawings per molecule, so later epochs render nothing (see
+Training drawings come from a pre-rendered file of chemnet.drawings (``--drawings``: a path, or
+``auto``, the default, for the largest file of the model's pixel size in the data folder), else
+they are rendered on the fly with random augmentation and kept in a per-process cache of
+``variants`` drawings per molecule, so later epochs render nothing (see
 bench/render_speed.py for the figures). The formula features are masked at random during
 training so the model also works without them.
 """
@@ -23,7 +24,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 from chemnet import paths
-from chemnet.drawings import DrawingCache, draw_item
+from chemnet.drawings import DrawingCache, draw_item, find_cache
 from chemnet.nets.image_model import build_image_model, formula_features, model_settings
 from chemnet.tasks import Task, register_task
 from chemnet.tokenizer import PAD_ID, Vocab
@@ -126,8 +127,10 @@ class ImageTask(Task):
                             help="cached augmented drawings per molecule")
         parser.add_argument("--desc-keep", type=float, default=None,
                             help="probability a training item keeps its formula features")
-        parser.add_argument("--drawings", default=None, metavar="NPZ",
-                            help="pre-rendered training drawings (python -m chemnet.drawings)")
+        parser.add_argument("--drawings", default=None, metavar="NPZ|auto|off",
+                            help="pre-rendered training drawings (python -m chemnet.drawings); "
+                                 "auto (default) takes the largest file of the model's size "
+                                 "in the data folder, off renders every drawing on the fly")
         parser.add_argument("--val-exact", type=int, default=None,
                             help="validation drawings decoded greedily for val_exact")
 
@@ -151,12 +154,26 @@ class ImageTask(Task):
         logger.info("image task: %d train, %d val molecules (<= %d heavy atoms), %d tokens",
                     len(train), len(val), cfg["max_atoms"], len(self.target))
         size = self.model_config()["image_size"]
-        drawings = DrawingCache.load(cfg["drawings"]) if cfg.get("drawings") else None
+        drawings = self._drawing_cache(size)
         return (
             DrawingDataset(train, self.target, size, cfg["variants"], True, cfg["desc_keep"],
                            seed=cfg["seed"], drawings=drawings),
             DrawingDataset(val, self.target, size, 1, False, 0.0, seed=cfg["seed"]),
         )
+
+    def _drawing_cache(self, size: int) -> DrawingCache | None:
+        choice = self.config.get("drawings") or "auto"
+        if choice == "off":
+            return None
+        if choice == "auto":
+            found = find_cache(self.config.get("data_dir") or paths.DATA_DIR, size)
+            if found is None:
+                logger.info("no pre-rendered %d px drawings; rendering while training", size)
+                return None
+            # Record the file taken, so the run's config says where its drawings came from.
+            self.config["drawings"] = choice = str(found)
+        logger.info("training drawings from %s", choice)
+        return DrawingCache.load(choice)
 
     def _drop_long(self, frame: pd.DataFrame) -> pd.DataFrame:
         lengths = frame["smiles"].map(lambda s: len(self.target.tokenize(s)))
