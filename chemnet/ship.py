@@ -55,18 +55,45 @@ def write_history(rows: list[dict], out: Path) -> int:
 
 
 def parent_model(config: dict, target: Path, task: str) -> tuple[list[dict], dict | None]:
-    """History and card of the shipped model a run was fine-tuned from (--init-from).
+    """History and training totals of the model a run started from (--init-from).
 
-    Only when the run started from the very file it now replaces: then the shipped history
-    goes on from the parent's epochs, so the Training page shows the whole way the model
-    learned.
+    Two parents count: the shipped file the run now replaces (its card and the shipped
+    history), and a checkpoint inside another run folder (that run's history up to the
+    checkpoint's epoch). Either way the shipped history goes on from the parent's epochs, so
+    the Training page shows the whole way the model learned. Any other file starts afresh.
     """
     init = config.get("init_from")
-    card_path = target.with_suffix(".json")
-    if not init or Path(init).resolve() != target.resolve() or not card_path.is_file():
+    if not init:
         return [], None
-    card = json.loads(card_path.read_text())
-    return read_history(history_path(task)), card
+    card_path = target.with_suffix(".json")
+    if Path(init).resolve() == target.resolve() and card_path.is_file():
+        card = json.loads(card_path.read_text())
+        return read_history(history_path(task)), card
+    return parent_run(Path(init))
+
+
+def parent_run(checkpoint: Path) -> tuple[list[dict], dict | None]:
+    """A run folder's history up to ``checkpoint``'s epoch, with a card-like summary."""
+    history = checkpoint.parent / "history.csv"
+    if not (checkpoint.is_file() and history.is_file()):
+        return [], None
+    ckpt = load_checkpoint(checkpoint)
+    epoch, metrics = int(ckpt["epoch"]), ckpt.get("metrics", {})
+    # The parent may itself have been started from a run; follow the chain back.
+    earlier = ckpt["config"].get("init_from")
+    rows, grandparent = parent_run(Path(earlier)) if earlier else ([], None)
+    before = grandparent["training"] if grandparent else {"epochs": 0, "seconds": 0.0, "steps": 0}
+    training = {
+        "epochs": epoch + int(before["epochs"]),
+        "seconds": float(metrics.get("train_seconds") or 0.0) + float(before["seconds"] or 0.0),
+        "steps": int(metrics.get("step") or 0) + int(before.get("steps") or 0),
+    }
+    parent = {"run_id": ckpt["config"].get("run_id"), "training": training}
+    if grandparent:
+        parent["fine_tuned_from"] = {"lineage": [
+            *grandparent.get("fine_tuned_from", {}).get("lineage", []),
+            grandparent.get("run_id")]}
+    return continue_history(rows, read_history(history, epoch)), parent
 
 
 def continue_history(parent_rows: list[dict], rows: list[dict]) -> list[dict]:

@@ -406,14 +406,19 @@ def build_config(args: argparse.Namespace, task_cls: type[Task]) -> dict:
             config[key] = value
     config["model"] = {**config.get("model", {}), **_model_args(args.model_arg)}
     if args.init_from:
-        _take_architecture(config, args.init_from, task_cls)
+        _take_architecture(config, args.init_from, task_cls, _model_args(args.model_arg))
     config["runs_dir"] = str(_runs_dir(args))
     config["run_id"] = args.run_id or new_run_id(task_cls.name)
     return config
 
 
-def _take_architecture(config: dict, checkpoint: str, task_cls: type[Task]) -> None:
-    """Copy the network's shape from the --init-from checkpoint: its weights must fit."""
+def _take_architecture(config: dict, checkpoint: str, task_cls: type[Task],
+                       model_args: dict | None = None) -> None:
+    """Copy the network's shape from the --init-from checkpoint: its weights must fit.
+
+    ``--model-arg`` settings still win over the checkpoint's, for models that can load weights
+    of a related shape (an image model with input feeding from one without, say).
+    """
     theirs = load_checkpoint(checkpoint)["config"]
     if theirs["task"] != task_cls.name:
         raise ValueError(f"--init-from {checkpoint} holds a {theirs['task']} model, "
@@ -421,6 +426,8 @@ def _take_architecture(config: dict, checkpoint: str, task_cls: type[Task]) -> N
     for key in task_cls.architecture_keys():
         if key in theirs:
             config[key] = theirs[key]
+    if model_args:
+        config["model"] = {**config.get("model", {}), **model_args}
 
 
 def resume_config(args: argparse.Namespace) -> dict:

@@ -56,6 +56,25 @@ def test_grid16_attends_over_a_finer_grid_than_fast():
     assert cells == {"fast": 8 * 8, "grid16": 16 * 16}
 
 
+def test_fed_decoder_starts_from_a_plain_models_weights_and_decodes_stepwise():
+    plain = build_image_model("reference", 12, **TINY).eval()
+    fed = build_image_model("reference", 12, **TINY, input_feed=True).eval()
+    fed.load_state_dict(plain.state_dict())  # strict: every weight finds its place
+    images, desc = torch.rand(3, 1, 32, 32), torch.zeros(3, DESC_SIZE)
+    tgt = torch.randint(4, 12, (3, 7))
+    with torch.no_grad():
+        # Zero weights on the fed input: the converted model computes what the plain one did.
+        assert torch.allclose(fed(images, desc, tgt), plain(images, desc, tgt), atol=1e-5)
+        torch.nn.init.normal_(fed.cell.weight_ih)  # now it uses what it attended
+        whole = fed(images, desc, tgt)
+        state, steps = fed.encode(images, desc), []
+        for t in range(tgt.size(1)):
+            logits, state = fed.step(tgt[:, t], state)
+            steps.append(logits)
+    assert not torch.allclose(whole, plain(images, desc, tgt), atol=1e-3)
+    assert torch.allclose(torch.stack(steps, dim=1), whole, atol=1e-5)
+
+
 def test_forward_encode_and_step_shapes():
     model = build_image_model("fast", 20, **TINY).eval()
     images = torch.rand(3, 1, 32, 32)

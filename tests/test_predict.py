@@ -117,3 +117,23 @@ def test_shipping_a_fine_tuned_run_continues_the_shipped_history(run, tmp_path, 
     assert card["training"]["epochs"] == parent["training"]["epochs"] + 2
     assert card["fine_tuned_from"]["run_id"] == "tiny"
     assert card["fine_tuned_from"]["lineage"] == ["tiny"]
+
+
+def test_shipping_a_run_started_from_another_run_continues_that_runs_history(
+    run, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(paths, "MODELS_DIR", tmp_path / "models")
+    monkeypatch.setattr(paths, "RESULTS_DIR", tmp_path / "results")
+    first = load_checkpoint(run / "best.pth")
+    data = run.parent.parent / "data"
+    args = ["--task", "name", "--data-dir", str(data), "--runs-dir", str(tmp_path / "runs"),
+            "--run-id", "second", "--epochs", "2", "--batch-size", "8", "--val-exact", "0",
+            "--num-threads", "1", "--init-from", str(run / "best.pth")]
+    assert train.main(args) == 0
+    card = ship.ship("second", "name", runs_dir=tmp_path / "runs", evaluate=False)
+    history = (tmp_path / "results" / "training_history.csv").read_text().splitlines()[1:]
+    epochs = [int(line.split(",")[0]) for line in history]
+    assert epochs == list(range(1, int(first["epoch"]) + 3))
+    assert card["training"]["epochs"] == int(first["epoch"]) + 2
+    assert card["fine_tuned_from"]["run_id"] == "tiny"
+    assert card["fine_tuned_from"]["lineage"] == ["tiny"]
