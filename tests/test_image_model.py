@@ -121,9 +121,10 @@ def tiny_frame() -> pd.DataFrame:
 
 def test_dataset_items_collate_and_cache():
     task, data = make_task(tiny_frame())
-    image, desc, tgt = data[1]
+    image, desc, tgt, counts = data[1]
     assert image.dtype == torch.uint8 and image.shape == (32, 32)
     assert desc.shape == (DESC_SIZE,) and tgt[0].item() == 1  # <bos>
+    assert counts[ELEMENTS.index("C")].item() == pytest.approx(0.6)  # never masked
     data[1]
     assert len(data.cache) == 2  # two visits, two cached variants
     batch = task.collate([data[i] for i in range(4)])
@@ -144,6 +145,32 @@ def test_a_few_steps_lower_the_loss():
         optimizer.step()
     assert loss.item() < first.item() * 0.8
     assert counts["samples"] == 4 and 0 <= counts["correct"] <= counts["tokens"]
+
+
+def test_count_head_learns_atom_counts_and_loads_weights_without_one():
+    frame = tiny_frame()
+    task, data = make_task(frame)
+    task.config["model"] = {**TINY, "count_head": 1}
+    model = task.build_model()
+    plain = build_image_model("fast", len(task.target), **TINY)
+    model.load_state_dict(plain.state_dict())  # an older checkpoint keeps the fresh head
+    batch = task.collate([data[i] for i in range(4)])
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
+
+    def count_error() -> float:
+        with torch.no_grad():
+            state = model.encode(batch["images"].float() / 255.0, None)
+            return float(((model.count_atoms(state) - batch["counts"]) ** 2).mean())
+
+    before = count_error()
+    for _ in range(15):
+        loss, _ = task.loss(model, batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert count_error() < before * 0.5
+    with pytest.raises(ValueError, match="no count head"):
+        plain.count_atoms(plain.encode(torch.rand(1, 1, 32, 32)))
 
 
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):

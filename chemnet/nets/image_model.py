@@ -20,6 +20,7 @@ from chemnet.tokenizer import PAD_ID
 # Elements whose counts the descriptor branch sees; anything else is summed in "other".
 ELEMENTS = ("C", "H", "N", "O", "S", "P", "F", "Cl", "Br", "I", "B", "Si", "Se")
 DESC_SIZE = len(ELEMENTS) + 3  # + other atoms, MW, present flag
+COUNT_SIZE = len(ELEMENTS) + 1  # the atom-count part of the descriptors, "other" included
 _FORMULA_TOKEN = re.compile(r"([A-Z][a-z]?)(\d*)")
 
 
@@ -100,12 +101,17 @@ class ImageToSmiles(nn.Module):
     read, which a reader needs to move on to the neighbouring atom; the price is a loop over
     the target steps in training. A fed model loads the weights of an unfed one (see
     ``_feed_from_plain``), so a plain run can be continued with input feeding.
+
+    With ``count_head``, a linear map per grid cell, summed over the grid, estimates the atom
+    counts of the formula from the drawing alone (``count_atoms``). Trained beside the SMILES
+    loss, it asks every cell to say which atom label it holds, a direct lesson in reading
+    "N", "S" or "Cl" that the decoder's loss teaches only through the attention.
     """
 
     def __init__(self, tgt_vocab: int, image_size: int = 224,
                  channels: tuple[int, ...] = (32, 64, 128, 256), depth: int = 2,
                  embed: int = 128, hidden: int = 256, dropout: float = 0.1,
-                 input_feed: bool = False):
+                 input_feed: bool = False, count_head: bool = False):
         super().__init__()
         self.image_size = image_size
         self.input_feed = bool(input_feed)
@@ -124,12 +130,24 @@ class ImageToSmiles(nn.Module):
         self.combine = nn.Linear(3 * hidden, hidden)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, tgt_vocab)
+        self.atom_counts = nn.Linear(hidden, COUNT_SIZE) if count_head else None
+        if count_head:
+            self.register_load_state_dict_pre_hook(_fresh_count_head)
 
     def encode(self, images: torch.Tensor, desc: torch.Tensor | None = None) -> dict:
         """Images (B, 1, S, S) and descriptors (B, DESC_SIZE) or None -> decoding state."""
-        memory = self.encoder(images)  # (B, N, H)
+        return self._start(self.encoder(images), desc)
+
+    def count_atoms(self, state: dict) -> torch.Tensor:
+        """Scaled atom counts (B, COUNT_SIZE), as in ``formula_features``, read off the grid."""
+        if self.atom_counts is None:
+            raise ValueError("this image model has no count head")
+        return self.atom_counts(state["memory"]).sum(dim=1)
+
+    def _start(self, memory: torch.Tensor, desc: torch.Tensor | None) -> dict:
+        """Feature grid (B, N, H) and descriptors -> the decoder's first state."""
         if desc is None:
-            desc = images.new_zeros(images.size(0), DESC_SIZE)
+            desc = memory.new_zeros(memory.size(0), DESC_SIZE)
         info = self.desc(desc)  # (B, H)
         start = torch.cat([memory.mean(dim=1), info], dim=-1)  # (B, 2H)
         state = {
@@ -171,9 +189,12 @@ class ImageToSmiles(nn.Module):
         new = dict(state, h=h.unsqueeze(1), c=c.unsqueeze(1), feed=feed)
         return self.out(self.dropout(mixed)), new
 
-    def forward(self, images: torch.Tensor, desc: torch.Tensor | None,
-                tgt_in: torch.Tensor) -> torch.Tensor:
-        return self._decode(tgt_in, self.encode(images, desc))[0]
+    def forward(self, images: torch.Tensor, desc: torch.Tensor | None, tgt_in: torch.Tensor,
+                with_counts: bool = False):
+        """Teacher-forced logits (B, T, V); with ``with_counts``, (logits, atom counts)."""
+        state = self.encode(images, desc)
+        logits = self._decode(tgt_in, state)[0]
+        return (logits, self.count_atoms(state)) if with_counts else logits
 
     def step(self, tokens: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
         logits, state = self._decode(tokens.unsqueeze(1), state)
@@ -193,6 +214,12 @@ def _feed_from_plain(module, state_dict, prefix, *args) -> None:
     weight_ih = state_dict[f"{prefix}cell.weight_ih"]  # (4H, E)
     feed_part = weight_ih.new_zeros(weight_ih.size(0), module.cell.hidden_size)
     state_dict[f"{prefix}cell.weight_ih"] = torch.cat([weight_ih, feed_part], dim=1)
+
+
+def _fresh_count_head(module, state_dict, prefix, *args) -> None:
+    """Load hook: a checkpoint without a count head keeps this model's freshly made one."""
+    for name, value in module.atom_counts.state_dict().items():
+        state_dict.setdefault(f"{prefix}atom_counts.{name}", value)
 
 
 # Named size settings. "reference" follows the reference design at 224 px; "fast" is the CPU
@@ -216,7 +243,7 @@ def model_settings(variant: str, overrides: dict | None = None) -> dict:
     """The size settings of a variant: its defaults updated with ``overrides``."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown image-model variant {variant!r}; choose from {list(VARIANTS)}")
-    settings = {"input_feed": 0, **VARIANTS[variant]}  # a switch any variant can take
+    settings = {"input_feed": 0, "count_head": 0, **VARIANTS[variant]}  # switches for any
     settings.update({k: v for k, v in (overrides or {}).items() if k in settings})
     settings["channels"] = list(settings["channels"])
     return settings

@@ -19,13 +19,18 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.nn.functional import cross_entropy
+from torch.nn.functional import cross_entropy, mse_loss
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 from chemnet import paths
 from chemnet.drawings import DrawingCache, draw_item, find_cache
-from chemnet.nets.image_model import build_image_model, formula_features, model_settings
+from chemnet.nets.image_model import (
+    COUNT_SIZE,
+    build_image_model,
+    formula_features,
+    model_settings,
+)
 from chemnet.tasks import Task, register_task
 from chemnet.tokenizer import PAD_ID, Vocab
 
@@ -36,7 +41,8 @@ class DrawingDataset(Dataset):
     """Molecules as (drawing, formula features, SMILES ids), with a cache of drawings.
 
     Items: uint8 tensor (S, S), float tensor (DESC_SIZE,) (zeros when masked), long tensor of
-    target ids with <bos> and <eos>.
+    target ids with <bos> and <eos>, float tensor (COUNT_SIZE,) of the true scaled atom counts
+    (never masked: they are what a count head learns to read off the drawing).
     """
 
     def __init__(self, frame: pd.DataFrame, target: Vocab, image_size: int, variants: int,
@@ -84,7 +90,7 @@ class DrawingDataset(Dataset):
         else:  # validation: half the molecules with their formula, half without, fixed
             keep = index % 2 == 0
         desc = self.features[index] if keep else torch.zeros_like(self.features[index])
-        return image, desc, self.tgt[index]
+        return image, desc, self.tgt[index], self.features[index, :COUNT_SIZE]
 
 
 def read_molecules(data_dir: Path) -> pd.DataFrame:
@@ -116,6 +122,7 @@ class ImageTask(Task):
             "variants": 4,
             "desc_keep": 0.5,
             "val_exact": 128,
+            "count_weight": 1.0,
             "model": {},
         }
 
@@ -195,20 +202,28 @@ class ImageTask(Task):
         return build_image_model(self.config["variant"], len(self.target), **self.config["model"])
 
     def collate(self, items: list) -> dict:
-        images, desc, tgt = zip(*items)
+        images, desc, tgt, counts = zip(*items)
         return {
             "images": torch.stack(images).unsqueeze(1),  # (B, 1, S, S) uint8, scaled in loss
             "desc": torch.stack(desc),
             "tgt": pad_sequence(tgt, batch_first=True, padding_value=PAD_ID),
+            "counts": torch.stack(counts),
         }
 
     def loss(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, dict]:
         tgt = batch["tgt"]
         images = batch["images"].float() / 255.0  # uint8 travels, float is made on the device
-        logits = model(images, batch["desc"], tgt[:, :-1])  # (B, T, V)
+        counting = getattr(model, "module", model).atom_counts is not None  # DDP wraps
+        if counting:
+            logits, counts = model(images, batch["desc"], tgt[:, :-1], with_counts=True)
+        else:
+            logits = model(images, batch["desc"], tgt[:, :-1])  # (B, T, V)
         gold = tgt[:, 1:]
         loss = cross_entropy(logits.reshape(-1, logits.size(-1)), gold.reshape(-1),
                              ignore_index=PAD_ID)
+        if counting:
+            weight = float(self.config.get("count_weight", 1.0))
+            loss = loss + weight * mse_loss(counts, batch["counts"].to(counts.device))
         mask = gold != PAD_ID
         correct = ((logits.argmax(-1) == gold) & mask).sum().item()
         return loss, {"tokens": int(mask.sum().item()), "correct": int(correct),
