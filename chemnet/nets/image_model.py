@@ -226,7 +226,8 @@ def _fresh_count_head(module, state_dict, prefix, *args) -> None:
 # alternative: 128 px drawings, fewer channels, one conv per stage, trained with larger batches.
 # "grid16" drops the last stage of "fast": a 16 x 16 grid of 8 px cells, so attention can point
 # at single atoms of a 40-atom drawing, at 0.75x the training speed of "fast" on two CPU cores.
-# "grid16-feed" adds input feeding to "grid16" (about 0.4x its training speed on two cores).
+# "grid16-feed" adds input feeding to "grid16" (about 0.4x its training speed on two cores);
+# "grid16-count" adds the count head (the shipped model's shape; nearly free in time).
 VARIANTS = {
     "reference": {"image_size": 224, "channels": (32, 64, 128, 256), "depth": 2, "embed": 128,
                   "hidden": 256, "dropout": 0.1},
@@ -236,6 +237,8 @@ VARIANTS = {
                "hidden": 256, "dropout": 0.1},
     "grid16-feed": {"image_size": 128, "channels": (16, 32, 64), "depth": 1, "embed": 96,
                     "hidden": 256, "dropout": 0.1, "input_feed": 1},
+    "grid16-count": {"image_size": 128, "channels": (16, 32, 64), "depth": 1, "embed": 96,
+                     "hidden": 256, "dropout": 0.1, "count_head": 1},
 }
 
 
