@@ -118,8 +118,7 @@ class Trainer:
         self.train_set, self.val_set = self.task.load_data(vocab)
         self.model = self.task.build_model().to(self.device)
         if init:
-            self.model.load_state_dict(init["model_state_dict"])
-            logger.info("weights and vocabulary from %s", self.config["init_from"])
+            self._load_init(init)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.config["lr"],
                                           weight_decay=self.config["weight_decay"])
         self.scheduler = make_scheduler(self.optimizer, self.config)
@@ -139,6 +138,18 @@ class Trainer:
                     self.config["task"], self.device, self.world, threads, params, len(self.loader))
         if self.main and not self.resume:
             self.files.write_config(self.config)
+
+    def _load_init(self, init: dict) -> None:
+        """Start from the --init-from weights, or say plainly why they do not fit."""
+        source = self.config["init_from"]
+        try:
+            self.model.load_state_dict(init["model_state_dict"])
+        except RuntimeError as exc:
+            # torch lists every mismatched tensor; the first two lines name the problem.
+            detail = " ".join(str(exc).splitlines()[:2]).strip()
+            raise ValueError(f"the weights of {source} do not fit the model asked for "
+                             f"(did a --model-arg change a size?): {detail}") from exc
+        logger.info("weights and vocabulary from %s", source)
 
     def _restore(self, ckpt: dict) -> None:
         self.model.load_state_dict(ckpt["model_state_dict"])

@@ -74,17 +74,28 @@ def test_resume_continues_the_same_history(data_dir, tmp_path):
 def test_init_from_starts_a_new_run_from_trained_weights(data_dir, tmp_path):
     assert train.main(run_args(data_dir, tmp_path, "src", "--epochs", "3")) == 0
     source = load_checkpoint(tmp_path / "src" / "last.pth")
-    # The flag asking for another size is overruled: the weights decide the architecture.
-    args = run_args(data_dir, tmp_path, "ft", "--epochs", "1", "--model-arg", "hidden=48",
+    # A --model-arg that keeps the weights' shapes wins over the checkpoint's setting.
+    args = run_args(data_dir, tmp_path, "ft", "--epochs", "1", "--model-arg", "dropout=0.3",
                     "--init-from", str(tmp_path / "src" / "last.pth"))
     assert train.main(args) == 0
     tuned = load_checkpoint(tmp_path / "ft" / "last.pth")
     assert tuned["vocab"] == source["vocab"]
-    assert tuned["config"]["model"] == source["config"]["model"]
+    assert tuned["config"]["model"] == {**source["config"]["model"], "dropout": 0.3}
     assert tuned["config"]["init_from"].endswith("last.pth")
     first = float(rows(tmp_path / "src" / "steps.csv")[0]["train_loss"])
     assert float(rows(tmp_path / "ft" / "steps.csv")[0]["train_loss"]) < first
     assert [r["epoch"] for r in rows(tmp_path / "ft" / "history.csv")] == ["1"]
+
+
+def test_init_from_with_a_size_the_weights_do_not_fit_fails_clearly(data_dir, tmp_path):
+    assert train.main(run_args(data_dir, tmp_path, "src", "--epochs", "1")) == 0
+    args = run_args(data_dir, tmp_path, "wide", "--epochs", "1", "--model-arg", "hidden=48",
+                    "--init-from", str(tmp_path / "src" / "last.pth"))
+    assert train.main(args) == 1
+    status = json.loads((tmp_path / "wide" / "status.json").read_text())
+    assert status["state"] == "failed"
+    assert "do not fit the model asked for" in status["message"]
+    assert not (tmp_path / "wide" / "last.pth").exists()
 
 
 def test_init_from_refuses_another_task_or_a_missing_file(data_dir, tmp_path, capsys):
