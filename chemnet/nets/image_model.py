@@ -230,19 +230,16 @@ def _fresh_count_head(module, state_dict, prefix, *args) -> None:
 # "grid16-count" adds the count head (nearly free in time). "wide-count" doubles the channels
 # of "grid16-count", so the stem and first stage have room to tell small atom labels apart
 # (0.7x the training speed of "grid16" on two cores).
+_GRID16 = {"image_size": 128, "channels": (16, 32, 64), "depth": 1, "embed": 96, "hidden": 256,
+           "dropout": 0.1}
 VARIANTS = {
     "reference": {"image_size": 224, "channels": (32, 64, 128, 256), "depth": 2, "embed": 128,
                   "hidden": 256, "dropout": 0.1},
-    "fast": {"image_size": 128, "channels": (16, 32, 64, 128), "depth": 1, "embed": 96,
-             "hidden": 256, "dropout": 0.1},
-    "grid16": {"image_size": 128, "channels": (16, 32, 64), "depth": 1, "embed": 96,
-               "hidden": 256, "dropout": 0.1},
-    "grid16-feed": {"image_size": 128, "channels": (16, 32, 64), "depth": 1, "embed": 96,
-                    "hidden": 256, "dropout": 0.1, "input_feed": 1},
-    "grid16-count": {"image_size": 128, "channels": (16, 32, 64), "depth": 1, "embed": 96,
-                     "hidden": 256, "dropout": 0.1, "count_head": 1},
-    "wide-count": {"image_size": 128, "channels": (32, 64, 128), "depth": 1, "embed": 96,
-                   "hidden": 256, "dropout": 0.1, "count_head": 1},
+    "fast": {**_GRID16, "channels": (16, 32, 64, 128)},
+    "grid16": _GRID16,
+    "grid16-feed": {**_GRID16, "input_feed": 1},
+    "grid16-count": {**_GRID16, "count_head": 1},
+    "wide-count": {**_GRID16, "channels": (32, 64, 128), "count_head": 1},
 }
 
 
